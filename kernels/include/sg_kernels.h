@@ -1,0 +1,200 @@
+/* slimgen kernel library: every public int8 kernel.
+ *
+ * Conventions (see kernels/README.md):
+ * - argument order is (params, inputs..., outputs..., scratch);
+ * - each kernel has a params struct and a _scratch_size twin (0 when it needs none);
+ * - batch n is 1 for every kernel; activations NHWC, int8, asymmetric per tensor;
+ * - weights int8 symmetric per output channel (zero point 0), bias int32 with scale s_in * s_w;
+ * - padded input positions contribute nothing to the accumulator (they hold the input zero
+ *   point, so x + in_offset == 0 there);
+ * - rounding is sg_requantize() in src/sg_requant.h, bit-identical to ref/requant.py.
+ *
+ * cffi-clean: only stdint, include guards, typedefs and prototypes.
+ */
+#ifndef SG_KERNELS_H
+#define SG_KERNELS_H
+
+#include <stdint.h>
+#include "sg_types.h"
+
+/* ---- Convolution, groups = 1 ------------------------------------------------------------
+ * in      [in]  1 x H_in x W_in x C_in
+ * filter  [in]  C_out x K_h x K_w x C_in (OHWI)
+ * out     [out] 1 x H_out x W_out x C_out
+ * out[y][x][o] = requant(sum over (ky, kx, i) of (in[y*stride_h - pad_top + ky*dil_h]
+ *                [x*stride_w - pad_left + kx*dil_w][i] + in_offset) * w[o][ky][kx][i] + bias[o])
+ * Taps outside the input are skipped. bias may be NULL (0). Bias is not folded. */
+typedef struct {
+    sg_dims in;
+    sg_dims filter;
+    sg_dims out;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t dil_h;
+    int32_t dil_w;
+    const int8_t *weights; /* OHWI */
+    const int32_t *bias;   /* [C_out] or NULL */
+    sg_requant rq;         /* mult/shift have C_out entries */
+} sg_conv2d_s8_params;
+
+int32_t sg_conv2d_s8_scratch_size(const sg_conv2d_s8_params *p);
+sg_status sg_conv2d_s8(const sg_conv2d_s8_params *p,
+                       const int8_t *input,
+                       int8_t *output,
+                       sg_scratch scratch);
+
+/* 1x1 pointwise specialization: requires filter 1x1, stride 1, no padding, dil 1.
+ * Same params and result as sg_conv2d_s8. */
+int32_t sg_conv2d_s8_1x1_scratch_size(const sg_conv2d_s8_params *p);
+sg_status sg_conv2d_s8_1x1(const sg_conv2d_s8_params *p,
+                           const int8_t *input,
+                           int8_t *output,
+                           sg_scratch scratch);
+
+/* ---- Depthwise convolution (groups = C_in, channel multiplier ch_mult) -------------------
+ * in      [in]  1 x H_in x W_in x C_in
+ * filter  dims n = 1, h = K_h, w = K_w, c = C_out, with C_out = C_in * ch_mult
+ * weights [in]  K_h x K_w x C_out (HWC; output channel o reads input channel o / ch_mult)
+ * out     [out] 1 x H_out x W_out x C_out */
+typedef struct {
+    sg_dims in;
+    sg_dims filter;
+    sg_dims out;
+    int32_t ch_mult;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t dil_h;
+    int32_t dil_w;
+    const int8_t *weights; /* K_h x K_w x C_out */
+    const int32_t *bias;   /* [C_out] or NULL */
+    sg_requant rq;         /* mult/shift have C_out entries */
+} sg_dwconv2d_s8_params;
+
+int32_t sg_dwconv2d_s8_scratch_size(const sg_dwconv2d_s8_params *p);
+sg_status sg_dwconv2d_s8(const sg_dwconv2d_s8_params *p,
+                         const int8_t *input,
+                         int8_t *output,
+                         sg_scratch scratch);
+
+/* ---- Fully connected --------------------------------------------------------------------
+ * input [in] in_features; weights [in] out_features x in_features (row-major, torch layout);
+ * output [out] out_features. rq.mult/shift have out_features entries (per-channel). */
+typedef struct {
+    int32_t in_features;
+    int32_t out_features;
+    const int8_t *weights;
+    const int32_t *bias; /* [out_features] or NULL */
+    sg_requant rq;
+} sg_fc_s8_params;
+
+int32_t sg_fc_s8_scratch_size(const sg_fc_s8_params *p);
+sg_status sg_fc_s8(const sg_fc_s8_params *p, const int8_t *input, int8_t *output, sg_scratch scratch);
+
+/* ---- Pooling ----------------------------------------------------------------------------
+ * Input and output share scale and zero point (TFLite convention), so no requantization.
+ * Max pool: padded positions are skipped (as -inf). Avg pool: padded positions are skipped;
+ * when count_include_pad is 1 they still count in the divisor as the value pad_value (the
+ * input zero point, i.e. float 0), following torch's count_include_pad=True; the window is
+ * clipped to the padded input like torch. Average = sum / count rounded half away from zero.
+ * Result is clamped to [act_min, act_max]. */
+typedef struct {
+    sg_dims in;
+    sg_dims out;
+    int32_t kernel_h;
+    int32_t kernel_w;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t pad_bottom;
+    int32_t pad_right;
+    int32_t count_include_pad; /* avg only */
+    int32_t pad_value;         /* avg only, with count_include_pad */
+    int32_t act_min;
+    int32_t act_max;
+} sg_pool2d_s8_params;
+
+int32_t sg_maxpool2d_s8_scratch_size(const sg_pool2d_s8_params *p);
+sg_status sg_maxpool2d_s8(const sg_pool2d_s8_params *p,
+                          const int8_t *input,
+                          int8_t *output,
+                          sg_scratch scratch);
+
+int32_t sg_avgpool2d_s8_scratch_size(const sg_pool2d_s8_params *p);
+sg_status sg_avgpool2d_s8(const sg_pool2d_s8_params *p,
+                          const int8_t *input,
+                          int8_t *output,
+                          sg_scratch scratch);
+
+/* ---- Elementwise add (TFLite ADD int8) --------------------------------------------------
+ * a = (x1 + in1_offset) << left_shift, scaled by (in1_mult, in1_shift); likewise b;
+ * out = clamp(requantize(a + b, out_mult, out_shift) + out_offset, act_min, act_max). */
+typedef struct {
+    int32_t size;
+    int32_t left_shift; /* 20 for int8 */
+    int32_t in1_offset;
+    int32_t in1_mult;
+    int32_t in1_shift;
+    int32_t in2_offset;
+    int32_t in2_mult;
+    int32_t in2_shift;
+    int32_t out_offset;
+    int32_t out_mult;
+    int32_t out_shift;
+    int32_t act_min;
+    int32_t act_max;
+} sg_add_s8_params;
+
+int32_t sg_add_s8_scratch_size(const sg_add_s8_params *p);
+sg_status sg_add_s8(const sg_add_s8_params *p,
+                    const int8_t *input1,
+                    const int8_t *input2,
+                    int8_t *output,
+                    sg_scratch scratch);
+
+/* ---- Clamp (a ReLU that could not be fused; same scale and zero point in and out) -------- */
+typedef struct {
+    int32_t size;
+    int32_t act_min;
+    int32_t act_max;
+} sg_clamp_s8_params;
+
+int32_t sg_clamp_s8_scratch_size(const sg_clamp_s8_params *p);
+sg_status sg_clamp_s8(const sg_clamp_s8_params *p,
+                      const int8_t *input,
+                      int8_t *output,
+                      sg_scratch scratch);
+
+/* ---- Layout change NHWC -> NCHW (a flatten whose consumer is not a Linear) -------------- */
+typedef struct {
+    sg_dims in; /* NHWC */
+} sg_transpose_nhwc_nchw_s8_params;
+
+int32_t sg_transpose_nhwc_nchw_s8_scratch_size(const sg_transpose_nhwc_nchw_s8_params *p);
+sg_status sg_transpose_nhwc_nchw_s8(const sg_transpose_nhwc_nchw_s8_params *p,
+                                    const int8_t *input,
+                                    int8_t *output,
+                                    sg_scratch scratch);
+
+/* ---- Softmax (TFLite / CMSIS-NN arm_softmax_s8 algorithm) --------------------------------
+ * rows x depth int8 input; output int8 with scale 1/256, zero point -128.
+ * mult / left_shift / diff_min come from PreprocessSoftmaxScaling(beta=1, input_scale, 5). */
+typedef struct {
+    int32_t rows;
+    int32_t depth;
+    int32_t mult;
+    int32_t left_shift;
+    int32_t diff_min;
+} sg_softmax_s8_params;
+
+int32_t sg_softmax_s8_scratch_size(const sg_softmax_s8_params *p);
+sg_status sg_softmax_s8(const sg_softmax_s8_params *p,
+                        const int8_t *input,
+                        int8_t *output,
+                        sg_scratch scratch);
+
+#endif /* SG_KERNELS_H */
