@@ -1,0 +1,1 @@
+"""Model loading and import into slimgen's IR."""

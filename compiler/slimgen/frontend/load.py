@@ -1,0 +1,133 @@
+"""Load a model file into a torch.export ExportedProgram.
+
+- ``.pt2``: ``torch.export.save`` archives, loaded as they are;
+- ``.pt`` / ``.pth`` TorchScript archives: converted with torch's TorchScript-to-export converter,
+  which needs an example input (its shape comes from the calibration data);
+- a pickled ``nn.Module`` (``torch.save(model)``): only with ``trust_pickle``, because unpickling
+  runs arbitrary code from the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, UnsupportedError
+
+
+def _torch() -> Any:
+    import torch
+
+    return torch
+
+
+@contextlib.contextmanager
+def _quiet() -> Any:
+    """torch.export and the TorchScript converter log warnings a user cannot act on."""
+    loggers = [logging.getLogger(n) for n in ("torch", "torch._export", "torch.export")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, lvl in zip(loggers, levels):
+            lg.setLevel(lvl)
+
+
+def _kind(path: Path) -> str:
+    """Sniff the archive kind from its contents, not its name."""
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as f:
+            head = f.read(2)
+        # Protocol-2+ pickles start with 0x80; torch.save's legacy format also starts so.
+        return "pickle" if head[:1] == b"\x80" else "unknown"
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+    if any(n.endswith("/archive_format") or n.endswith("/models/model.json") for n in names):
+        return "pt2"
+    if any(n.endswith("/constants.pkl") or "/code/__torch__/" in n for n in names):
+        return "torchscript"
+    if any(n.endswith("/data.pkl") for n in names):
+        return "pickle"
+    return "unknown"
+
+
+def load_program(path: Path, *, example_shape: tuple[int, ...] | None, trust_pickle: bool) -> Any:
+    """Return an ExportedProgram for the model at ``path``."""
+    torch = _torch()
+    if not path.exists():
+        raise InputError(f"model file {path} does not exist.", "Check the path.")
+    if path.is_dir():
+        raise InputError(f"model path {path} is a folder, not a model file.",
+                         "Pass the .pt2 file written by torch.export.save.")
+    if path.stat().st_size == 0:
+        raise InputError(f"model file {path} is empty.", "Re-export the model.")
+    kind = _kind(path)
+    if kind == "unknown":
+        raise InputError(
+            f"model file {path} is not a PyTorch model (neither a torch.export .pt2, a TorchScript "
+            "archive nor a torch.save file); it may be truncated or corrupt.",
+            "Save the model with torch.export.save(torch.export.export(model, (x,)), 'model.pt2').",
+        )
+    try:
+        with _quiet():
+            if kind == "pt2":
+                return torch.export.load(str(path))
+            if kind == "torchscript":
+                return _from_torchscript(torch, path, example_shape)
+            return _from_pickle(torch, path, example_shape, trust_pickle)
+    except (InputError, UnsupportedError):
+        raise
+    except Exception as e:  # torch raises many types for a damaged archive
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(
+            f"could not load {path} as a {kind} model: {msg[:300]}",
+            "The file may be truncated or corrupt, or saved by an incompatible torch version; "
+            "re-export it with torch.export.save.",
+        ) from None
+
+
+def _example(torch: Any, example_shape: tuple[int, ...] | None, path: Path, why: str) -> Any:
+    if example_shape is None:
+        raise InputError(f"{path} is {why}, whose input shape is not stored in the file.",
+                         "Pass calibration data (--calib) so slimgen knows the input shape.")
+    return torch.zeros((1, *example_shape[1:]), dtype=torch.float32)
+
+
+def _from_torchscript(torch: Any, path: Path, example_shape: tuple[int, ...] | None) -> Any:
+    from torch._export.converter import TS2EPConverter
+
+    module = torch.jit.load(str(path), map_location="cpu")
+    module.eval()
+    x = _example(torch, example_shape, path, "a TorchScript archive")
+    return TS2EPConverter(module, (x,)).convert()
+
+
+def _from_pickle(torch: Any, path: Path, example_shape: tuple[int, ...] | None,
+                 trust_pickle: bool) -> Any:
+    if not trust_pickle:
+        raise InputError(
+            f"{path} is a pickled Python object (torch.save of a module). Loading it runs "
+            "arbitrary code stored in the file, so slimgen does not load it by default.",
+            "If you trust the file, pass --trust-pickle; better, save the model with "
+            "torch.export.save(torch.export.export(model, (x,)), 'model.pt2').",
+        )
+    with open(path, "rb") as f:
+        obj = torch.load(io.BytesIO(f.read()), map_location="cpu", weights_only=False)
+    if isinstance(obj, dict):
+        raise InputError(f"{path} holds a state_dict (weights only), not a model.",
+                         "Save the module itself, or better a torch.export .pt2 program.")
+    if not isinstance(obj, torch.nn.Module):
+        raise InputError(f"{path} holds a {type(obj).__name__}, not a torch.nn.Module.",
+                         "Save the model with torch.export.save.")
+    obj.eval()
+    x = _example(torch, example_shape, path, "a pickled module")
+    return torch.export.export(obj, (x,))
