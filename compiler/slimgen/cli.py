@@ -1,0 +1,200 @@
+"""`slimgen build | verify | ...`: a thin command line over slimgen.api.
+
+User errors (SlimgenError) print one paragraph and exit 2 with no traceback; a failed
+verification exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+import numpy as np
+
+from . import __version__
+from .errors import SlimgenError
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+class _Progress:
+    """Progress on stderr: a rich bar on a terminal, nothing when piped (CI logs stay clean)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.enabled = not quiet and sys.stderr.isatty()
+        self.bar: Any = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> Callable[[str, int, int], None]:
+        if self.enabled:
+            from rich.progress import Progress
+
+            self.bar = Progress(transient=True, console=_console())
+            self.bar.start()
+        return self.update
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if not self.bar:
+            return
+        if stage not in self.tasks:
+            self.tasks[stage] = self.bar.add_task(stage, total=total)
+        self.bar.update(self.tasks[stage], completed=done, total=total)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar:
+            self.bar.stop()
+
+
+def run_guarded(fn: Callable[[], int | None]) -> None:
+    try:
+        code = fn()
+    except SlimgenError as e:
+        click.echo(f"slimgen: error: {e.render()}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("slimgen: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code or 0)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="slimgen")
+def main() -> None:
+    """slimgen: compile a trained PyTorch model into small, bit-exact int8 C for Cortex-M."""
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--calib", "calib", required=True, type=click.Path(path_type=Path),
+              help="Calibration samples: .npz with key 'x', float32, batch first, model layout.")
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Output folder (created; replaced only if slimgen made it, or with --force).")
+@click.option("--name", default=None, help="C prefix of every symbol (default: model file stem).")
+@click.option("--target", default="host", show_default=True,
+              help="host, or a core: cortex-m0plus|m3|m4|m7|m33|m55.")
+@click.option("--board", default=None, help="Board from boards/ to build firmware for.")
+@click.option("--calib-method", type=click.Choice(["minmax", "percentile"]), default="minmax",
+              show_default=True, help="How activation ranges are chosen from calibration.")
+@click.option("--percentile", type=click.FloatRange(50.0, 100.0), default=99.99,
+              show_default=True, help="Percentile kept with --calib-method percentile.")
+@click.option("--trust-pickle", is_flag=True,
+              help="Allow loading a pickled nn.Module (unpickling runs code from the file).")
+@click.option("--force", is_flag=True, help="Replace a non-empty output folder.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
+def build(model: Path, calib: Path, out: Path, name: str | None, target: str, board: str | None,
+          calib_method: str, percentile: float, trust_pickle: bool, force: bool,
+          quiet: bool) -> None:
+    """Compile MODEL (.pt2, TorchScript .pt) into int8 C in folder OUT."""
+    from . import api
+
+    def go() -> int:
+        opts = api.BuildOptions(name=name, trust_pickle=trust_pickle, calib_method=calib_method,
+                                percentile=percentile, force=force, target=target, board=board)
+        extra = _firmware_hook(opts)
+        with _Progress(quiet) as progress:
+            rep = api.build(model, calib, out, opts, progress, extra)
+        if not quiet:
+            _print_build_summary(rep, out)
+        return 0
+
+    run_guarded(go)
+
+
+def _firmware_hook(opts: Any) -> Any:
+    if opts.target == "host" and opts.board is None:
+        return None
+    try:
+        from .firmware.integration import firmware_hook
+    except ImportError:
+        raise SlimgenError("firmware targets are not available in this slimgen build.",
+                           "Use --target host.") from None
+    return firmware_hook(opts.target, opts.board)
+
+
+def _print_build_summary(rep: dict[str, Any], out: Path) -> None:
+    from rich.table import Table
+
+    con = _console()
+    t = Table(title=f"{rep['name']}: {len(rep['layers'])} layers -> {out}")
+    for col in ("layer", "op", "kernel", "output", "MACs", "weight bytes"):
+        t.add_column(col, justify="right" if col in ("MACs", "weight bytes") else "left")
+    for lyr in rep["layers"]:
+        t.add_row(lyr["name"], lyr["op"], lyr["kernel"] or "-",
+                  "x".join(map(str, lyr["output_shape"])), f"{lyr['macs']:,}",
+                  f"{lyr['weight_bytes']:,}")
+    con.print(t)
+    con.print(f"MACs {rep['total_macs']:,}  weights {rep['weight_bytes']:,} B  "
+              f"arena {rep['arena_bytes']:,} B (peak at {rep['arena_peak_layer']})")
+
+
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--inputs", "inputs", required=True, type=click.Path(path_type=Path),
+              help="Test samples: .npz with 'x' (float32 like the calibration data, or int8) and "
+                   "optional 'y' labels (-1 = none).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--save-outputs", type=click.Path(path_type=Path), default=None,
+              help="Write the C's raw int8 outputs to this .npz (key y_int8).")
+@click.option("-q", "--quiet", is_flag=True)
+def verify(out: Path, inputs: Path, as_json: bool, save_outputs: Path | None,
+           quiet: bool) -> None:
+    """Compile OUT's C on the host and check it bit for bit against the integer reference."""
+    from . import api
+
+    def go() -> int:
+        with _Progress(quiet or as_json) as progress:
+            res = api.verify(out, inputs, progress)
+        outputs = res.pop("_outputs_int8")
+        if save_outputs is not None:
+            np.savez(save_outputs, y_int8=outputs)
+        if as_json:
+            click.echo(json.dumps(res, sort_keys=True))
+        else:
+            _print_verify(res)
+        return 0 if res["bit_exact"] else 1
+
+    run_guarded(go)
+
+
+def _print_verify(res: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"verify {res['model']}", show_header=False)
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    ok = "[green]yes[/green]" if res["bit_exact"] else "[red]NO[/red]"
+    t.add_row("bit-exact (C == integer reference)", ok)
+    t.add_row("samples", str(res["samples"]))
+    if not res["bit_exact"]:
+        t.add_row("mismatched samples", str(res["mismatched_samples"]))
+        t.add_row("first mismatch", json.dumps(res["first_mismatch"]))
+    for key, label in (("cosine", "cosine float vs int8"), ("max_abs_error", "max |float - int8|"),
+                       ("top1_agreement", "top-1 agreement"), ("accuracy_float", "accuracy float"),
+                       ("accuracy_int8", "accuracy int8")):
+        if key in res:
+            t.add_row(label, f"{res[key]:.4f}")
+    from rich.console import Console
+
+    Console().print(t)
+
+
+def _register_optional() -> None:
+    """Commands that live in other subpackages register here when present."""
+    try:
+        from .firmware import commands
+    except ImportError:
+        return
+    for attr in ("run_cmd", "flash_cmd", "analyze_cmd"):
+        cmd = getattr(commands, attr, None)
+        if cmd is not None:
+            main.add_command(cmd)
+
+
+_register_optional()

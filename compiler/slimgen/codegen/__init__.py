@@ -1,0 +1,1 @@
+"""C code generation: emitters compute every number, Jinja templates only lay them out."""

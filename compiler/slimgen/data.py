@@ -1,0 +1,52 @@
+"""Reading user .npz files (calibration and test inputs) with clear errors."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+
+def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
+    if not path.exists():
+        raise InputError(f"{what} file {path} does not exist.", "Check the path.")
+    if path.is_dir() or path.stat().st_size == 0:
+        raise InputError(f"{what} file {path} is empty or a folder.",
+                         "Write it with numpy.savez(path, x=samples).")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as e:
+        raise InputError(
+            f"{what} file {path} is not a readable .npz archive ({type(e).__name__}: "
+            f"{str(e)[:200]}); it may be truncated or hold pickled objects.",
+            "Write it with numpy.savez(path, x=samples) using plain numeric arrays.",
+        ) from None
+
+
+def samples(arrays: dict[str, np.ndarray], path: Path, what: str, key: str = "x",
+            allow_int8: bool = False) -> np.ndarray:
+    """The float32 sample array ``key`` (batch first), validated."""
+    if key not in arrays:
+        raise InputError(f"{what} file {path} has no array named '{key}' (it has: "
+                         f"{', '.join(sorted(arrays)) or 'nothing'}).",
+                         f"Save the samples under the key '{key}': numpy.savez(path, {key}=samples).")
+    x = arrays[key]
+    if allow_int8 and x.dtype == np.int8:
+        return x
+    if x.dtype.kind not in "fiu" or x.dtype == np.bool_:
+        raise InputError(f"{what} array '{key}' in {path} has dtype {x.dtype}; slimgen needs "
+                         "float32 samples.", "Convert with x.astype(numpy.float32).")
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise InputError(f"{what} array '{key}' in {path} has shape {x.shape}; slimgen needs at "
+                         "least one sample, batch first, e.g. (N, C, H, W) or (N, F).",
+                         "Stack the samples along a first batch axis.")
+    x = x.astype(np.float32)
+    if not np.all(np.isfinite(x)):
+        bad = int(np.count_nonzero(~np.isfinite(x)))
+        raise InputError(f"{what} array '{key}' in {path} holds {bad} NaN or Inf values.",
+                         "Remove or fix those samples.")
+    return x

@@ -1,0 +1,1 @@
+"""Lowering: choose a kernel for every quantized node."""

@@ -1,0 +1,56 @@
+"""The kernel table: which C kernel computes each quantized node.
+
+Dispatch happens here, at compile time: the first spec whose predicate holds wins, so specs are
+ordered most specific first. The predicate words match the kernel header (sg_kernels.h).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..ir.graph import Graph, Node
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    name: str  # C function, e.g. "sg_conv2d_s8_1x1"
+    op: str  # IR op it implements
+    applies: Callable[[Node], bool]
+    source: str  # path under kernels/src
+    scratch_bytes: Callable[[Node], int] = lambda n: 0
+
+
+def _is_1x1(n: Node) -> bool:
+    a = n.attrs
+    return (a.kernel == (1, 1) and a.stride == (1, 1) and a.pad == (0, 0, 0, 0)
+            and a.dilation == (1, 1))
+
+
+KERNELS: tuple[KernelSpec, ...] = (
+    KernelSpec("sg_conv2d_s8_1x1", "conv2d", _is_1x1, "conv/sg_conv2d_s8_1x1.c"),
+    KernelSpec("sg_conv2d_s8", "conv2d", lambda n: True, "conv/sg_conv2d_s8.c"),
+    KernelSpec("sg_dwconv2d_s8", "dwconv2d", lambda n: True, "conv/sg_dwconv2d_s8.c"),
+    KernelSpec("sg_fc_s8", "fc", lambda n: True, "fc/sg_fc_s8.c"),
+    KernelSpec("sg_maxpool2d_s8", "maxpool", lambda n: True, "pool/sg_maxpool2d_s8.c"),
+    KernelSpec("sg_avgpool2d_s8", "avgpool", lambda n: True, "pool/sg_avgpool2d_s8.c"),
+    KernelSpec("sg_add_s8", "add", lambda n: True, "eltwise/sg_add_s8.c"),
+    KernelSpec("sg_clamp_s8", "clamp", lambda n: True, "eltwise/sg_clamp_s8.c"),
+    KernelSpec("sg_transpose_nhwc_nchw_s8", "transpose", lambda n: True,
+               "layout/sg_transpose_nhwc_nchw_s8.c"),
+    KernelSpec("sg_softmax_s8", "softmax", lambda n: True, "softmax/sg_softmax_s8.c"),
+)
+SPECS = {k.name: k for k in KERNELS}
+
+
+def select_kernels(g: Graph) -> dict[str, KernelSpec]:
+    """Map every node name to its kernel; reshape nodes need none (they alias their input)."""
+    chosen: dict[str, KernelSpec] = {}
+    for n in g.nodes:
+        if n.op == "reshape":
+            continue
+        spec = next((k for k in KERNELS if k.op == n.op and k.applies(n)), None)
+        if spec is None:
+            raise AssertionError(f"no kernel for {n.name} ({n.op})")
+        chosen[n.name] = spec
+    return chosen
