@@ -81,6 +81,11 @@ def _noop(stage: str, done: int, total: int) -> None:
 def import_model(model: Path, example_shape: tuple[int, ...] | None, name: str,
                  trust_pickle: bool = False) -> Graph:
     ep = load_program(model, example_shape=example_shape, trust_pickle=trust_pickle)
+    return import_model_from_program(ep, name)
+
+
+def import_model_from_program(ep: Any, name: str) -> Graph:
+    """ExportedProgram -> float graph with every float pass applied."""
     g = import_program(ep, name)
     for p in FLOAT_PASSES:
         g = p(g)
@@ -89,7 +94,9 @@ def import_model(model: Path, example_shape: tuple[int, ...] | None, name: str,
     return g
 
 
-def _to_ir_layout(x: np.ndarray, g: Graph, path: Path, what: str) -> np.ndarray:
+def to_ir_layout(x: np.ndarray, g: Graph, path: Path | str = "the data",
+                 what: str = "input") -> np.ndarray:
+    """Samples in the model's own layout (batch first) -> slimgen's NHWC / flat layout."""
     want = tuple(g.input_torch_shape)
     if tuple(x.shape[1:]) != want:
         raise InputError(
@@ -224,7 +231,7 @@ def build(model: Path, calib: Path, out: Path, opts: BuildOptions | None = None,
     progress("import", 0, 1)
     g = import_model(model, tuple(x.shape), name, opts.trust_pickle)
     progress("import", 1, 1)
-    x_ir = _to_ir_layout(x, g, calib, "calibration")
+    x_ir = to_ir_layout(x, g, calib, "calibration")
     c = compile_graph(g, x_ir, opts, progress)
     progress("emit", 0, 1)
     files: dict[str, bytes | str | Path] = dict(
@@ -285,9 +292,9 @@ def reference_outputs(out: Path, x: np.ndarray) -> np.ndarray:
 
 def quantize_inputs(qg: Graph, x: np.ndarray, path: Path) -> np.ndarray:
     if x.dtype == np.int8:
-        xi = _to_ir_layout(x, qg, path, "input")
+        xi = to_ir_layout(x, qg, path, "input")
         return xi
-    xi = _to_ir_layout(x.astype(np.float32), qg, path, "input")
+    xi = to_ir_layout(x.astype(np.float32), qg, path, "input")
     assert qg.inputs[0].q is not None
     return qg.inputs[0].q.quantize(xi)
 
@@ -367,7 +374,7 @@ def verify(out: Path, inputs: Path, progress: Progress = _noop) -> dict[str, Any
     assert oq is not None
     deq = oq.dequantize(ref_q)
     if x.dtype != np.int8:
-        xf = _to_ir_layout(x, fg, inputs, "input")
+        xf = to_ir_layout(x, fg, inputs, "input")
         yf = float_interp.run(fg, xf).reshape(len(x), -1)
         num = (yf * deq).sum(axis=1)
         den = np.linalg.norm(yf, axis=1) * np.linalg.norm(deq, axis=1)
