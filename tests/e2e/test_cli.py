@@ -201,12 +201,26 @@ def test_rebuild_replaces_own_folder(tiny):
     assert not [p for p in tmp.iterdir() if p.name.startswith(".o.")]
 
 
-def test_dynamic_shape_is_refused(tmp_path):
-    model = Tiny().eval()
-    batch = torch.export.Dim("batch", min=2, max=64)
-    ep = torch.export.export(model, (torch.zeros(2, 3, 6, 6),), dynamic_shapes=({0: batch},))
+class GlobalPool(nn.Module):
+    def forward(self, x):
+        return torch.relu(x).mean((2, 3))
+
+
+def test_dynamic_spatial_shape_is_refused(tmp_path):
+    h = torch.export.Dim("h", min=4, max=64)
+    ep = torch.export.export(GlobalPool(), (torch.zeros(1, 3, 6, 6),), dynamic_shapes=({2: h},))
     pt2 = tmp_path / "dyn.pt2"
     torch.export.save(ep, str(pt2))
     calib = write_npz(tmp_path / "c.npz", x=random_inputs(SHAPE, 4, 0))
     proc = slimgen_cli("build", str(pt2), "--calib", str(calib), "-o", str(tmp_path / "o"))
     _assert_clean_error(proc, "dynamic")
+
+
+def test_dynamic_batch_is_accepted(tmp_path):
+    batch = torch.export.Dim("batch", min=2, max=64)
+    ep = torch.export.export(Tiny().eval(), (torch.zeros(2, 3, 6, 6),),
+                             dynamic_shapes=({0: batch},))
+    pt2 = tmp_path / "dyn.pt2"
+    torch.export.save(ep, str(pt2))
+    calib = write_npz(tmp_path / "c.npz", x=random_inputs(SHAPE, 4, 0))
+    slimgen_cli("build", str(pt2), "--calib", str(calib), "-o", str(tmp_path / "o"), check=True)

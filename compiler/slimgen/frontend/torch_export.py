@@ -60,7 +60,9 @@ class _Importer:
         if val is None or not hasattr(val, "shape"):
             raise UnsupportedError(f"{self.origin(fx)}: slimgen cannot see the shape of this value.")
         shape = []
-        for d in val.shape:
+        for i, d in enumerate(val.shape):
+            if i == 0 and not isinstance(d, int):
+                d = 1  # a dynamic batch is fine: the generated code runs one sample at a time
             if not isinstance(d, int):
                 try:
                     d = int(d)
