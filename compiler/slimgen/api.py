@@ -12,9 +12,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from .frontend.torch_export import import_program
 from .ir import float_interp, interp
 from .ir.graph import Graph
 from .ir.serialize import load_graph, save_graph
+from .ir.verify import verify_graph
 from .lower.kernels import KernelSpec, select_kernels
 from .passes.float_passes import (
     fold_batchnorm,
@@ -89,6 +91,7 @@ def import_model_from_program(ep: Any, name: str) -> Graph:
     g = import_program(ep, name)
     for p in FLOAT_PASSES:
         g = p(g)
+        verify_graph(g)
     if not g.nodes:
         raise UnsupportedError("the model does no computation slimgen can compile.")
     return g
@@ -119,6 +122,7 @@ def compile_graph(g: Graph, calib_x: np.ndarray, opts: BuildOptions,
     stats = calibrate(g, calib_x, method=opts.calib_method, percentile=opts.percentile,
                       progress=tick)
     qg = quantize_graph(g, stats)
+    verify_graph(qg)
     kernels = select_kernels(qg)
     scratch = {n.name: kernels[n.name].scratch_bytes(n) for n in qg.nodes if n.name in kernels}
     plan = plan_arena(graph_buffers(qg, scratch))
@@ -365,7 +369,7 @@ def verify(out: Path, inputs: Path, progress: Progress = _noop) -> dict[str, Any
     mismatch = np.any(c_q != ref_q, axis=1)
     result: dict[str, Any] = {
         "model": rep["name"],
-        "samples": int(len(x)),
+        "samples": len(x),
         "bit_exact": bool(not mismatch.any()),
         "mismatched_samples": int(mismatch.sum()),
         "mismatched_bytes": int((c_q != ref_q).sum()),
