@@ -271,6 +271,42 @@ def build(model: Path, calib: Path, out: Path, opts: BuildOptions | None = None,
     return rep
 
 
+def analyze(model: Path, example_shape: tuple[int, ...] | None = None,
+            trust_pickle: bool = False) -> dict[str, Any]:
+    """Per-layer cost of ``model`` as int8, before anything is quantized or compiled.
+
+    Weight bytes count int8 weights, int32 bias and the per-channel multiplier and shift words;
+    the arena is planned over the int8 activation sizes exactly as ``build`` will plan it.
+    """
+    g = import_model(model, example_shape, c_identifier(model.stem), trust_pickle)
+    layers = []
+    for n in g.nodes:
+        consts = [v for v in n.inputs[1:] if v is not None and v.is_const]
+        params = sum(v.size for v in consts)
+        wbytes = 0
+        if n.op in ("conv2d", "dwconv2d", "fc"):
+            w, b = consts[0], consts[1]
+            wbytes = w.size + 4 * b.size + 8 * n.out.shape[-1]
+        layers.append({
+            "name": n.name, "op": n.op, "origin": n.origin, "output_shape": list(n.out.shape),
+            "macs": macs(n), "params": params, "weight_bytes": wbytes,
+            "activation_bytes": n.out.size,
+        })
+    plan = plan_arena(graph_buffers(g, elem_bytes=1))
+    return {
+        "name": g.name,
+        "input_shape": list(g.input_torch_shape),
+        "output_shape": list(g.output_torch_shape),
+        "layers": layers,
+        "total_macs": sum(lyr["macs"] for lyr in layers),
+        "total_params": sum(lyr["params"] for lyr in layers),
+        "weight_bytes": sum(lyr["weight_bytes"] for lyr in layers),
+        "input_bytes": g.inputs[0].size,
+        "output_bytes": g.outputs[0].size,
+        "arena_bytes": plan.arena_bytes,
+    }
+
+
 # -- verification ------------------------------------------------------------------------------
 
 def load_built(out: Path) -> tuple[Graph, Graph, dict[str, Any]]:

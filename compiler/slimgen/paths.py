@@ -6,13 +6,13 @@ install or PYTHONPATH=compiler) they sit at the repository root, two levels abov
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 _PKG = Path(__file__).resolve().parent
 
 
-@lru_cache(maxsize=None)
+@cache
 def data_root() -> Path:
     for candidate in (_PKG / "_data", _PKG.parent.parent):
         if (candidate / "kernels" / "include" / "sg_kernels.h").is_file():

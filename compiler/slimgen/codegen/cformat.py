@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def c_identifier(name: str) -> str:

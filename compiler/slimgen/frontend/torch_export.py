@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ..errors import InputError, UnsupportedError
 from ..ir.attrs import (
-    NO_ACT,
+    AddAttrs,
     BatchNormAttrs,
     ClampAttrs,
     ConvAttrs,
@@ -27,7 +28,6 @@ from ..ir.attrs import (
     PoolAttrs,
     ReshapeAttrs,
     SoftmaxAttrs,
-    AddAttrs,
 )
 from ..ir.graph import Graph, Node, Value
 

@@ -5,7 +5,7 @@ This is the executable specification the generated C must equal, byte for byte.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

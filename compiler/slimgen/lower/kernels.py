@@ -6,8 +6,8 @@ ordered most specific first. The predicate words match the kernel header (sg_ker
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..ir.graph import Graph, Node
 

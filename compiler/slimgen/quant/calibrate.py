@@ -7,8 +7,8 @@ for resolution on the bulk of the distribution.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
-from ..ir.attrs import AddAttrs, ClampAttrs, PoolAttrs, SoftmaxAttrs
+from ..ir.attrs import AddAttrs, ClampAttrs, SoftmaxAttrs
 from ..ir.graph import Graph, Node, QParams, Value
 from ..ref.requant import Requant
 from .calibrate import RangeStats
