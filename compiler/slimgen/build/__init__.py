@@ -1,0 +1,1 @@
+"""Compiling C: the host build used by tests and the host runner (host.py)."""

@@ -1,0 +1,23 @@
+"""Fixtures for tests/kernels: the kernel library, built once per session (and cached on disk)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from slimgen.build.host import load_kernels
+from tests.kernels.harness import SANITIZE, KernelLib
+
+
+def kernel_build_dir(config: pytest.Config) -> Path:
+    """pytest's cache folder: shared by xdist workers and reused across runs. Builds are keyed
+    by a hash of their inputs, so a stale library is never picked up."""
+    return Path(config.cache.mkdir("slimgen-kernels"))
+
+
+@pytest.fixture(scope="session")
+def sgk(request: pytest.FixtureRequest) -> KernelLib:
+    """The whole kernel library, portable C, SG_CHECKS=1; ASan+UBSan when SLIMGEN_SANITIZE=1."""
+    ffi, lib = load_kernels(kernel_build_dir(request.config), sanitize=SANITIZE)
+    return KernelLib(ffi, lib)
