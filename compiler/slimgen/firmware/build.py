@@ -82,34 +82,67 @@ def read_model(out_dir: Path) -> ModelInfo:
         raise FirmwareError(f"{report_path}: missing or malformed field {e}") from None
 
 
+@dataclass(frozen=True)
+class Fit:
+    """Memory a model needs on a board, estimated before compiling."""
+
+    board: str
+    weight_bytes: int
+    code_bytes: int  # estimate: CODE_* constants
+    embedded_input_bytes: int
+    flash_need: int
+    flash_size: int
+    arena_bytes: int
+    io_bytes: int  # input + output buffers
+    stack_bytes: int
+    static_bytes: int
+    ram_need: int
+    ram_size: int
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.flash_need > self.flash_size:
+            out.append(
+                f"flash: weights {self.weight_bytes} B + code ~{self.code_bytes} B"
+                + (f" + embedded inputs {self.embedded_input_bytes} B"
+                   if self.embedded_input_bytes else "")
+                + f" = {self.flash_need} B > {self.flash_size} B of flash, "
+                f"over by {self.flash_need - self.flash_size} B")
+        if self.ram_need > self.ram_size:
+            out.append(
+                f"RAM: arena {self.arena_bytes} B + input/output {self.io_bytes} B + stack "
+                f"{self.stack_bytes} B + static ~{self.static_bytes} B = {self.ram_need} B > "
+                f"{self.ram_size} B of RAM, over by {self.ram_need - self.ram_size} B")
+        return out
+
+
+def estimate_fit(board: Board, *, weight_bytes: int, arena_bytes: int, input_bytes: int,
+                 output_bytes: int, layers: int, kernel_files: int,
+                 embedded_input_bytes: int = 0) -> Fit:
+    code = (CODE_BASE_BYTES + CODE_PER_KERNEL_FILE_BYTES * kernel_files
+            + CODE_PER_LAYER_BYTES * layers)
+    static = STATIC_RAM_BYTES + 8 * layers
+    io = input_bytes + output_bytes
+    return Fit(
+        board=board.name, weight_bytes=weight_bytes, code_bytes=code,
+        embedded_input_bytes=embedded_input_bytes,
+        flash_need=weight_bytes + code + embedded_input_bytes, flash_size=board.flash.size,
+        arena_bytes=arena_bytes, io_bytes=io, stack_bytes=board.stack_bytes, static_bytes=static,
+        ram_need=arena_bytes + io + board.stack_bytes + static, ram_size=board.ram.size)
+
+
 def fit_check(model: ModelInfo, board: Board, embedded_input_bytes: int = 0) -> dict:
     """Refuses a model that cannot fit the board, before anything is compiled."""
-    code = (CODE_BASE_BYTES + CODE_PER_KERNEL_FILE_BYTES * len(model.kernel_sources)
-            + CODE_PER_LAYER_BYTES * len(model.layers))
-    flash_need = model.weight_bytes + code + embedded_input_bytes
-    ram_need = (model.arena_bytes + model.input_bytes + model.output_bytes + board.stack_bytes
-                + STATIC_RAM_BYTES + 8 * len(model.layers))
-    problems = []
-    if flash_need > board.flash.size:
-        problems.append(
-            f"flash: weights {model.weight_bytes} B + code ~{code} B"
-            + (f" + embedded inputs {embedded_input_bytes} B" if embedded_input_bytes else "")
-            + f" = {flash_need} B > {board.flash.size} B of flash, "
-            f"over by {flash_need - board.flash.size} B"
-        )
-    if ram_need > board.ram.size:
-        problems.append(
-            f"RAM: arena {model.arena_bytes} B + input {model.input_bytes} B + output "
-            f"{model.output_bytes} B + stack {board.stack_bytes} B + static ~"
-            f"{STATIC_RAM_BYTES + 8 * len(model.layers)} B = {ram_need} B > {board.ram.size} B "
-            f"of RAM, over by {ram_need - board.ram.size} B"
-        )
+    fit = estimate_fit(board, weight_bytes=model.weight_bytes, arena_bytes=model.arena_bytes,
+                       input_bytes=model.input_bytes, output_bytes=model.output_bytes,
+                       layers=len(model.layers), kernel_files=len(model.kernel_sources),
+                       embedded_input_bytes=embedded_input_bytes)
+    problems = fit.problems()
     if problems:
         raise FirmwareError(
             f"model '{model.name}' does not fit board {board.name}:\n  " + "\n  ".join(problems)
-            + "\n  Pick a board with more memory, or shrink the model (prune, smaller layers)."
-        )
-    return {"flash_estimate": flash_need, "ram_estimate": ram_need}
+            + "\n  Pick a board with more memory, or shrink the model (prune, smaller layers).")
+    return {"flash_estimate": fit.flash_need, "ram_estimate": fit.ram_need}
 
 
 def _env() -> jinja2.Environment:
@@ -222,13 +255,15 @@ def _embedded_inputs(model: ModelInfo, board: Board, inputs: np.ndarray | None) 
 
 
 def build_firmware(out_dir: Path, target: str | None, board: str, *,
-                   inputs: np.ndarray | None = None, jobs: int = 2) -> dict:
+                   inputs: np.ndarray | None = None, jobs: int = 2,
+                   keep_objects: bool = False) -> dict:
     """Builds ``OUT/firmware/`` and returns its size figures (merge them into report.json).
 
     ``target`` None means the board's own core. ``inputs`` (int8, any shape whose size is a
     multiple of the input bytes) embeds samples in the firmware; by default emulated boards
     stream samples from the host at run time and hardware boards embed one sample filled with
-    the input zero point.
+    the input zero point. Objects (``firmware/build/``) are deleted afterwards unless
+    ``keep_objects``; the Makefile rebuilds them.
     """
     out_dir = Path(out_dir).resolve()
     brd = load_board(board)
@@ -251,6 +286,8 @@ def build_firmware(out_dir: Path, target: str | None, board: str, *,
     figures.update(estimates)
     figures["inputs"] = "semihosting" if embedded is None else f"embedded:{len(embedded)}"
     (fw / "firmware.json").write_text(json.dumps(figures, indent=2) + "\n")
+    if not keep_objects:
+        shutil.rmtree(fw / "build")
     return figures
 
 
