@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from slimgen.build.host import load_kernels
+
 from tests.kernels.harness import SANITIZE, KernelLib
 
 

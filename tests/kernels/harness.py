@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, settings
-
 from slimgen.ref.requant import Requant
 
 SG_OK, SG_ERR_ARG, SG_ERR_SCRATCH, SG_ERR_UNSUPPORTED = 0, -1, -2, -3
@@ -37,6 +36,15 @@ class KernelError(AssertionError):
     def __init__(self, fn: str, status: int) -> None:
         super().__init__(f"{fn} returned status {status}")
         self.status = status
+
+
+def status_of(kernel_call: Any, *args: Any, **kwargs: Any) -> int:
+    """The status of a KernelLib call: SG_OK, or the error the kernel returned."""
+    try:
+        kernel_call(*args, **kwargs)
+    except KernelError as e:
+        return e.status
+    return SG_OK
 
 
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -108,18 +116,11 @@ class KernelLib:
                 raise KernelError(fn, status)
         return out
 
-    def status_of(self, *args: Any, **kwargs: Any) -> int:
-        """The status of ``call(*args, **kwargs)``: SG_OK or the error it returned."""
-        try:
-            self.call(*args, **kwargs)
-        except KernelError as e:
-            return e.status
-        return SG_OK
-
     # ---- per-kernel wrappers: (N, ...) numpy in, (N, ...) numpy out ----
 
-    def _window_params(self, keep, x, weights, bias, rq, filter_dims, *, stride, pad, dilation,
-                       out_hw):
+    def _window_params(
+        self, keep, x, weights, bias, rq, filter_dims, *, stride, pad, dilation, out_hw
+    ):
         """The fields sg_conv2d_s8_params and sg_dwconv2d_s8_params share."""
         return {
             "in": dims(x.shape[1], x.shape[2], x.shape[3]),
@@ -141,23 +142,52 @@ class KernelLib:
         filter_dims = {"n": cout, "h": kh, "w": kw, "c": cin}
         return self._window_params(keep, x, weights, bias, rq, filter_dims, **geometry)
 
-    def conv2d(self, x, weights, bias, rq, *, fn="sg_conv2d_s8", overrides=None, **geometry):
+    def conv2d(
+        self,
+        x,
+        weights,
+        bias,
+        rq,
+        *,
+        fn="sg_conv2d_s8",
+        overrides=None,
+        scratch_size=None,
+        **geometry,
+    ):
         keep: list[Any] = []
         params = self.conv2d_params(keep, x, weights, bias, rq, **geometry)
         out_shape = (*geometry["out_hw"], weights.shape[0])
-        return self.call(fn, "sg_conv2d_s8_params", params, [x], out_shape, overrides=overrides,
-                         keep=keep)
+        return self.call(
+            fn,
+            "sg_conv2d_s8_params",
+            params,
+            [x],
+            out_shape,
+            overrides=overrides,
+            scratch_size=scratch_size,
+            keep=keep,
+        )
 
-    def dwconv2d(self, x, weights, bias, rq, *, ch_mult, overrides=None, **geometry):
+    def dwconv2d(
+        self, x, weights, bias, rq, *, ch_mult, overrides=None, scratch_size=None, **geometry
+    ):
         keep: list[Any] = []
         kh, kw, cout = weights.shape
         filter_dims = {"n": 1, "h": kh, "w": kw, "c": cout}
         params = self._window_params(keep, x, weights, bias, rq, filter_dims, **geometry)
         params["ch_mult"] = ch_mult
-        return self.call("sg_dwconv2d_s8", "sg_dwconv2d_s8_params", params, [x],
-                         (*geometry["out_hw"], cout), overrides=overrides, keep=keep)
+        return self.call(
+            "sg_dwconv2d_s8",
+            "sg_dwconv2d_s8_params",
+            params,
+            [x],
+            (*geometry["out_hw"], cout),
+            overrides=overrides,
+            scratch_size=scratch_size,
+            keep=keep,
+        )
 
-    def fc(self, x, weights, bias, rq, *, overrides=None):
+    def fc(self, x, weights, bias, rq, *, overrides=None, scratch_size=None):
         keep: list[Any] = []
         params = {
             "in_features": weights.shape[1],
@@ -166,11 +196,33 @@ class KernelLib:
             "bias": self._buf(keep, bias, "int32_t"),
             "rq": self.requant(keep, rq),
         }
-        return self.call("sg_fc_s8", "sg_fc_s8_params", params, [x], (weights.shape[0],),
-                         overrides=overrides, keep=keep)
+        return self.call(
+            "sg_fc_s8",
+            "sg_fc_s8_params",
+            params,
+            [x],
+            (weights.shape[0],),
+            overrides=overrides,
+            scratch_size=scratch_size,
+            keep=keep,
+        )
 
-    def pool2d(self, fn, x, *, kernel, stride, pad, out_hw, act_min, act_max,
-               count_include_pad=0, pad_value=0, overrides=None):
+    def pool2d(
+        self,
+        fn,
+        x,
+        *,
+        kernel,
+        stride,
+        pad,
+        out_hw,
+        act_min,
+        act_max,
+        count_include_pad=0,
+        pad_value=0,
+        overrides=None,
+        scratch_size=None,
+    ):
         params = {
             "in": dims(x.shape[1], x.shape[2], x.shape[3]),
             "out": dims(out_hw[0], out_hw[1], x.shape[3]),
@@ -187,37 +239,79 @@ class KernelLib:
             "act_min": act_min,
             "act_max": act_max,
         }
-        return self.call(fn, "sg_pool2d_s8_params", params, [x], (*out_hw, x.shape[3]),
-                         overrides=overrides)
+        return self.call(
+            fn,
+            "sg_pool2d_s8_params",
+            params,
+            [x],
+            (*out_hw, x.shape[3]),
+            overrides=overrides,
+            scratch_size=scratch_size,
+        )
 
-    def add(self, x1, x2, *, overrides=None, **params):
+    def add(self, x1, x2, *, overrides=None, scratch_size=None, **params):
+        """x1, x2 (N, ...) int8; params are the sg_add_s8_params fields other than size."""
         size = int(np.prod(x1.shape[1:]))
         flat = [x.reshape(x.shape[0], -1) for x in (x1, x2)]
-        out = self.call("sg_add_s8", "sg_add_s8_params", {"size": size, **params}, flat, (size,),
-                        overrides=overrides)
+        out = self.call(
+            "sg_add_s8",
+            "sg_add_s8_params",
+            {"size": size, **params},
+            flat,
+            (size,),
+            overrides=overrides,
+            scratch_size=scratch_size,
+        )
         return out.reshape(x1.shape)
 
-    def clamp(self, x, act_min, act_max, *, overrides=None):
+    def clamp(self, x, act_min, act_max, *, overrides=None, scratch_size=None):
         size = int(np.prod(x.shape[1:]))
         params = {"size": size, "act_min": act_min, "act_max": act_max}
-        out = self.call("sg_clamp_s8", "sg_clamp_s8_params", params, [x.reshape(len(x), -1)],
-                        (size,), overrides=overrides)
+        out = self.call(
+            "sg_clamp_s8",
+            "sg_clamp_s8_params",
+            params,
+            [x.reshape(len(x), -1)],
+            (size,),
+            overrides=overrides,
+            scratch_size=scratch_size,
+        )
         return out.reshape(x.shape)
 
-    def transpose_nhwc_nchw(self, x, *, overrides=None):
+    def transpose_nhwc_nchw(self, x, *, overrides=None, scratch_size=None):
         params = {"in": dims(x.shape[1], x.shape[2], x.shape[3])}
-        return self.call("sg_transpose_nhwc_nchw_s8", "sg_transpose_nhwc_nchw_s8_params", params,
-                         [x], (int(np.prod(x.shape[1:])),), overrides=overrides)
+        return self.call(
+            "sg_transpose_nhwc_nchw_s8",
+            "sg_transpose_nhwc_nchw_s8_params",
+            params,
+            [x],
+            (int(np.prod(x.shape[1:])),),
+            overrides=overrides,
+            scratch_size=scratch_size,
+        )
 
-    def softmax(self, x, *, mult, left_shift, diff_min, overrides=None):
+    def softmax(self, x, *, mult, left_shift, diff_min, overrides=None, scratch_size=None):
         """x (N, depth): one call per row, as the reference is per row."""
-        params = {"rows": 1, "depth": x.shape[1], "mult": mult, "left_shift": left_shift,
-                  "diff_min": diff_min}
-        return self.call("sg_softmax_s8", "sg_softmax_s8_params", params, [x], (x.shape[1],),
-                         overrides=overrides)
+        params = {
+            "rows": 1,
+            "depth": x.shape[1],
+            "mult": mult,
+            "left_shift": left_shift,
+            "diff_min": diff_min,
+        }
+        return self.call(
+            "sg_softmax_s8",
+            "sg_softmax_s8_params",
+            params,
+            [x],
+            (x.shape[1],),
+            overrides=overrides,
+            scratch_size=scratch_size,
+        )
 
 
 # ---- random parameters (numpy Generator driven, so one hypothesis-drawn seed fixes a case) ----
+
 
 def random_int8(rng: np.random.Generator, shape: Sequence[int], lo: int = -128, hi: int = 127):
     return rng.integers(lo, hi + 1, size=tuple(shape), dtype=np.int64).astype(np.int8)
@@ -253,8 +347,14 @@ def random_mult_shift(rng: np.random.Generator, channels: int, typical_acc: floa
 def random_requant(rng: np.random.Generator, channels: int, typical_acc: float) -> Requant:
     mult, shift = random_mult_shift(rng, channels, typical_acc)
     out_offset, act_min, act_max = random_out_stage(rng)
-    return Requant(mult=mult, shift=shift, in_offset=random_zero_point_offset(rng),
-                   out_offset=out_offset, act_min=act_min, act_max=act_max)
+    return Requant(
+        mult=mult,
+        shift=shift,
+        in_offset=random_zero_point_offset(rng),
+        out_offset=out_offset,
+        act_min=act_min,
+        act_max=act_max,
+    )
 
 
 def random_bias(rng: np.random.Generator, channels: int, typical_acc: float):

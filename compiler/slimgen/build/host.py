@@ -79,7 +79,7 @@ def default_cc() -> str:
     return os.environ.get("CC", "cc")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiler_identity(cc: str) -> str:
     """Resolved path and version banner: a compiler upgrade invalidates cached builds."""
     resolved = shutil.which(cc)
@@ -107,8 +107,9 @@ def _visible_headers(sources: Sequence[Path], include_dirs: Sequence[Path]) -> l
     return sorted(found)
 
 
-def _build_key(command: Sequence[str], sources: Sequence[Path], headers: Sequence[Path],
-               cc: str) -> str:
+def _build_key(
+    command: Sequence[str], sources: Sequence[Path], headers: Sequence[Path], cc: str
+) -> str:
     h = hashlib.sha256()
     h.update(_compiler_identity(cc).encode())
     h.update("\0".join(command).encode())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 Q31_ONE = 1 << 31
-#: Shifts the kernels accept: sg_requantize right-shifts by at most 31 and left-shifts by at most 30.
+#: Shifts the kernels accept: sg_requantize shifts right by at most 31 and left by at most 30.
 MIN_SHIFT = -31
 MAX_SHIFT = 30
 

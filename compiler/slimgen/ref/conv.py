@@ -39,7 +39,11 @@ def _taps(
     right = max(0, (wo - 1) * sw + (kw - 1) * dw + 1 - left - w)
     xp = np.pad(x_off, ((0, 0), (top, bottom), (left, right), (0, 0)))
     return [
-        xp[:, ky * dh : ky * dh + (ho - 1) * sh + 1 : sh, kx * dw : kx * dw + (wo - 1) * sw + 1 : sw]
+        xp[
+            :,
+            ky * dh : ky * dh + (ho - 1) * sh + 1 : sh,
+            kx * dw : kx * dw + (wo - 1) * sw + 1 : sw,
+        ]
         for ky in range(kh)
         for kx in range(kw)
     ]
@@ -64,7 +68,9 @@ def conv2d(
     w = int8_array(weights, 4, "conv2d weights")
     cout, kh, kw, cin = w.shape
     if x.shape[3] != cin or rq.channels != cout:
-        raise ValueError(f"conv2d: input {x.shape}, weights {w.shape}, {rq.channels} requant channels")
+        raise ValueError(
+            f"conv2d: input {x.shape}, weights {w.shape}, {rq.channels} requant channels"
+        )
     b = int32_bias(bias, cout)
     x_off = x.astype(np.int64) + rq.in_offset
     w_flat = w.reshape(cout, -1).astype(np.int64)

@@ -116,7 +116,7 @@ class Requant:
         mult = _int32_channels(self.mult, "mult")
         shift = _int32_channels(self.shift, "shift")
         if mult.shape != shift.shape:
-            raise ValueError(f"Requant mult {mult.shape} and shift {shift.shape} differ in length")
+            raise ValueError(f"Requant mult {mult.shape} and shift {shift.shape} differ")
         if mult.min() < 0 or shift.min() < -31 or shift.max() > 30:
             raise ValueError("Requant needs mult >= 0 and shift in [-31, 30]")
         if not -127 <= self.in_offset <= 128 or not -128 <= self.out_offset <= 127:
@@ -137,7 +137,7 @@ class Requant:
 
 
 def finish(acc: ArrayLike, rq: Requant) -> npt.NDArray[np.int8]:
-    """int64 accumulators ``(..., C_out)`` to int8: requantize per channel, add out_offset, clamp."""
+    """int64 accumulators ``(..., C_out)`` to int8: requantize per channel, + out_offset, clamp."""
     acc64 = np.asarray(acc, dtype=np.int64)
     if acc64.shape[-1:] != (rq.channels,):
         raise ValueError(f"accumulator channels {acc64.shape} != requant channels {rq.channels}")
@@ -146,18 +146,18 @@ def finish(acc: ArrayLike, rq: Requant) -> npt.NDArray[np.int8]:
     return np.clip(out, rq.act_min, rq.act_max).astype(np.int8)
 
 
-def check_accumulator_bound(x_offset_absmax: int, weights_abs_sum: ArrayLike, bias: ArrayLike | None,
-                      what: str) -> None:
+def check_accumulator_bound(
+    x_offset_absmax: int, weights_abs_sum: ArrayLike, bias: ArrayLike | None, what: str
+) -> None:
     """Fail if some accumulation order could overflow the C kernel's int32 accumulator.
 
     The C adds the bias and the taps in its own order, so a final sum inside int32 is not enough:
-    ``|bias| + max|x + in_offset| * sum|w|`` per channel bounds every partial sum.
+    every partial sum lies within ``bias +- max|x + in_offset| * sum|w|`` per channel.
     """
-    bound = np.asarray(weights_abs_sum, dtype=np.int64) * int(x_offset_absmax)
-    if bias is not None:
-        bound = bound + np.abs(np.asarray(bias, dtype=np.int64))
-    if bound.size and bound.max() > INT32_MAX:
+    spread = np.asarray(weights_abs_sum, dtype=np.int64) * int(x_offset_absmax)
+    b = np.zeros_like(spread) if bias is None else np.asarray(bias, dtype=np.int64)
+    if spread.size and ((b + spread).max() > INT32_MAX or (b - spread).min() < INT32_MIN):
         raise OverflowError(
-            f"{what}: int32 accumulator may overflow (bound {bound.max()} > {INT32_MAX}); "
-            "reduce the reduction size or the bias"
+            f"{what}: int32 accumulator may overflow (partial sums reach "
+            f"[{(b - spread).min()}, {(b + spread).max()}]); reduce the reduction size or the bias"
         )
