@@ -7,7 +7,9 @@ verification exits 1.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,14 @@ class _Progress:
 
 
 def run_guarded(fn: Callable[[], int | None]) -> None:
+    """Run a command: user errors as one paragraph (exit 2), slimgen bugs as one line (exit 3).
+
+    SLIMGEN_DEBUG=1 shows torch's warnings and the traceback of an internal error.
+    """
+    debug = bool(os.environ.get("SLIMGEN_DEBUG"))
+    if not debug:
+        # torch.export warns about its own internals; nothing a user of slimgen can act on.
+        warnings.simplefilter("ignore")
     try:
         code = fn()
     except SlimgenError as e:
@@ -62,6 +72,12 @@ def run_guarded(fn: Callable[[], int | None]) -> None:
     except KeyboardInterrupt:
         click.echo("slimgen: interrupted", err=True)
         sys.exit(130)
+    except Exception as e:
+        if debug:
+            raise
+        click.echo(f"slimgen: internal error: {type(e).__name__}: {e}\n  This is a slimgen bug. "
+                   "Rerun with SLIMGEN_DEBUG=1 for the traceback and report it.", err=True)
+        sys.exit(3)
     sys.exit(code or 0)
 
 

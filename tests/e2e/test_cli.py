@@ -139,13 +139,24 @@ def test_unsupported_op_is_named_with_its_place(tmp_path):
 def test_pickle_needs_trust(tmp_path):
     torch.manual_seed(0)
     path = tmp_path / "m.pt"
-    torch.save(Tiny().eval(), path)
+    # Only torch classes inside, so the unpickling process can import them.
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(64, 5)).eval()
+    torch.save(model, path)
     calib = write_npz(tmp_path / "c.npz", x=random_inputs(SHAPE, 4, 0))
     proc = slimgen_cli("build", str(path), "--calib", str(calib), "-o", str(tmp_path / "o"))
     _assert_clean_error(proc, "--trust-pickle", "runs arbitrary code")
     proc = slimgen_cli("build", str(path), "--calib", str(calib), "-o", str(tmp_path / "o"),
                        "--trust-pickle")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_pickle_of_unimportable_class_says_so(tmp_path):
+    path = tmp_path / "m.pt"
+    torch.save(Tiny().eval(), path)  # class lives in this test module
+    calib = write_npz(tmp_path / "c.npz", x=random_inputs(SHAPE, 4, 0))
+    proc = slimgen_cli("build", str(path), "--calib", str(calib), "-o", str(tmp_path / "o"),
+                       "--trust-pickle")
+    _assert_clean_error(proc, "cannot be found", "PYTHONPATH")
 
 
 def test_torchscript_model_builds_and_verifies(tmp_path):

@@ -108,7 +108,9 @@ def _from_torchscript(torch: Any, path: Path, example_shape: tuple[int, ...] | N
     module = torch.jit.load(str(path), map_location="cpu")
     module.eval()
     x = _example(torch, example_shape, path, "a TorchScript archive")
-    return TS2EPConverter(module, (x,)).convert()
+    ep = TS2EPConverter(module, (x,)).convert()
+    # The converter leaves every dimension symbolic; re-export at the calibration data's shape.
+    return torch.export.export(ep.module(), (x,))
 
 
 def _from_pickle(torch: Any, path: Path, example_shape: tuple[int, ...] | None,
@@ -121,7 +123,16 @@ def _from_pickle(torch: Any, path: Path, example_shape: tuple[int, ...] | None,
             "torch.export.save(torch.export.export(model, (x,)), 'model.pt2').",
         )
     with open(path, "rb") as f:
-        obj = torch.load(io.BytesIO(f.read()), map_location="cpu", weights_only=False)
+        data = f.read()
+    try:
+        obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+    except (ModuleNotFoundError, AttributeError) as e:
+        raise InputError(
+            f"{path} is a pickled module whose Python class cannot be found here ({e}). A pickle "
+            "stores only the class name; its code must be importable.",
+            "Run slimgen with the model's source on PYTHONPATH, or export a .pt2 with "
+            "torch.export.save, which needs no Python code to load.",
+        ) from None
     if isinstance(obj, dict):
         raise InputError(f"{path} holds a state_dict (weights only), not a model.",
                          "Save the module itself, or better a torch.export .pt2 program.")

@@ -64,14 +64,11 @@ class _Importer:
             if i == 0 and not isinstance(d, int):
                 d = 1  # a dynamic batch is fine: the generated code runs one sample at a time
             if not isinstance(d, int):
-                try:
-                    d = int(d)
-                except Exception:
-                    raise UnsupportedError(
-                        f"{self.origin(fx)} has a dynamic shape {tuple(val.shape)}.",
-                        "Export with fixed shapes (no dynamic_shapes=...); slimgen generates code "
-                        "for one input size.",
-                    ) from None
+                raise UnsupportedError(
+                    f"{self.origin(fx)} has a dynamic shape {tuple(val.shape)}.",
+                    "Export with fixed sizes except the batch (no dynamic_shapes=... on C, H, "
+                    "W or F); slimgen generates code for one input size.",
+                )
             shape.append(d)
         return tuple(shape)
 
@@ -552,6 +549,12 @@ def import_program(ep: Any, name: str) -> Graph:
             im.env[fx.name] = v
             im.input_torch_shape = shape
         elif fx.op == "call_function":
+            val = fx.meta.get("val")
+            if val is not None and not isinstance(val, (torch.Tensor, tuple, list)):
+                # Shape arithmetic on the (dynamic) batch size, e.g. x.view(x.size(0), -1):
+                # slimgen reads shapes from metadata, so these values are never needed.
+                im.env[fx.name] = None
+                continue
             if fx.target is operator.getitem:
                 im.env[fx.name] = _getitem(im, fx)
                 continue
