@@ -94,6 +94,8 @@ def import_model_from_program(ep: Any, name: str) -> Graph:
         verify_graph(g)
     if not g.nodes:
         raise UnsupportedError("the model does no computation slimgen can compile.")
+    for i, n in enumerate(g.nodes):  # layer names follow the generated code's order
+        n.name = f"L{i}"
     return g
 
 
