@@ -1,0 +1,1 @@
+"""Test helpers live here as a package: ``from tests.models import ZOO``."""
