@@ -1,0 +1,88 @@
+"""Every kernel source compiles with slimgen's warning set as errors, on the host compilers and
+for Cortex-M4 (DSP, FPU) and Cortex-M0+ (no DSP, no FPU), with checks compiled in and out."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from slimgen import paths
+from slimgen.build.host import WARNING_FLAGS, kernel_sources
+
+TOOLCHAINS = {
+    "gcc": ["gcc", "-O2"],
+    "clang": ["clang", "-O2"],
+    "cortex-m4": [
+        "arm-none-eabi-gcc",
+        "-O2",
+        "-mcpu=cortex-m4",
+        "-mthumb",
+        "-mfloat-abi=hard",
+        "-mfpu=fpv4-sp-d16",
+    ],
+    "cortex-m0plus": ["arm-none-eabi-gcc", "-Os", "-mcpu=cortex-m0plus", "-mthumb"],
+}
+
+#: Library symbols the kernels may pull in on Cortex-M0+: 64-bit multiply, integer division,
+#: count leading zeros. Anything else (malloc, printf, soft-float __aeabi_f*/__aeabi_d*) means a
+#: kernel broke the house rules.
+ALLOWED_UNDEFINED_M0 = {
+    "__aeabi_lmul",
+    "__aeabi_idiv",
+    "__aeabi_uidiv",
+    "__aeabi_idivmod",
+    "__aeabi_ldivmod",
+    "__aeabi_uldivmod",
+    "__clzsi2",
+    "memcpy",
+    "memset",
+}
+
+
+def compile_objects(toolchain: str, checks: int, out_dir: Path) -> list[Path]:
+    cc, *flags = TOOLCHAINS[toolchain]
+    if shutil.which(cc) is None:
+        if cc == "clang":
+            pytest.skip("clang is not installed")
+        pytest.fail(f"{cc} is not installed; the kernel warning check needs it")
+    command = [
+        cc,
+        *flags,
+        "-std=c99",
+        *WARNING_FLAGS,
+        f"-DSG_CHECKS={checks}",
+        f"-I{paths.kernels_dir() / 'include'}",
+        "-c",
+        *map(str, kernel_sources()),
+    ]
+    result = subprocess.run(command, cwd=out_dir, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}{result.stderr}"
+    objects = sorted(out_dir.glob("*.o"))
+    assert len(objects) == len(kernel_sources())
+    return objects
+
+
+@pytest.mark.parametrize("checks", [1, 0], ids=["SG_CHECKS=1", "SG_CHECKS=0"])
+@pytest.mark.parametrize("toolchain", sorted(TOOLCHAINS))
+def test_kernels_compile_without_warnings(tmp_path: Path, toolchain: str, checks: int) -> None:
+    compile_objects(toolchain, checks, tmp_path)
+
+
+def test_kernels_need_no_heap_stdio_or_float_on_cortex_m0plus(tmp_path: Path) -> None:
+    """Soft-float M0+ turns any float arithmetic into an __aeabi_f*/__aeabi_d* call, so the
+    undefined symbols list every run-time dependency the kernels have."""
+    objects = compile_objects("cortex-m0plus", 1, tmp_path)
+    result = subprocess.run(
+        ["arm-none-eabi-nm", "--undefined-only", "--format=just-symbols", *map(str, objects)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    undefined = {
+        line.strip()
+        for line in result.stdout.splitlines()
+        if line.strip() and not line.endswith(":")
+    }
+    assert undefined <= ALLOWED_UNDEFINED_M0, sorted(undefined - ALLOWED_UNDEFINED_M0)
