@@ -23,7 +23,11 @@
  * out     [out] 1 x H_out x W_out x C_out
  * out[y][x][o] = requant(sum over (ky, kx, i) of (in[y*stride_h - pad_top + ky*dil_h]
  *                [x*stride_w - pad_left + kx*dil_w][i] + in_offset) * w[o][ky][kx][i] + bias[o])
- * Taps outside the input are skipped. bias may be NULL (0). Bias is not folded. */
+ * Taps outside the input are skipped. bias may be NULL (0). Bias is not folded.
+ * There is no pad_bottom / pad_right: out.h and out.w are taken as given (>= 1), and taps below
+ * or right of the input are skipped like any padding. rq.mult[c] >= 0 and rq.shift[c] in
+ * [-31, 30] are checked for every channel (SG_ERR_ARG). The caller guarantees the int32
+ * accumulator cannot overflow (ref/ checks bias +- max|x + in_offset| * sum|w|). */
 typedef struct {
     sg_dims in;
     sg_dims filter;
@@ -100,7 +104,11 @@ sg_status sg_fc_s8(const sg_fc_s8_params *p, const int8_t *input, int8_t *output
  * when count_include_pad is 1 they still count in the divisor as the value pad_value (the
  * input zero point, i.e. float 0), following torch's count_include_pad=True; the window is
  * clipped to the padded input like torch. Average = sum / count rounded half away from zero.
- * Result is clamped to [act_min, act_max]. */
+ * Result is clamped to [act_min, act_max].
+ * Checked (SG_ERR_ARG): out.h is the floor or the ceil_mode size,
+ * (in.h + pad_top + pad_bottom - kernel_h) / stride_h + 1 rounded down or up, with every
+ * window overlapping the input (pad_top < kernel_h, (out.h - 1) * stride_h < in.h + pad_top);
+ * likewise for w. Avg pool also needs kernel_h * kernel_w <= 2^22. */
 typedef struct {
     sg_dims in;
     sg_dims out;
@@ -132,7 +140,10 @@ sg_status sg_avgpool2d_s8(const sg_pool2d_s8_params *p,
 
 /* ---- Elementwise add (TFLite ADD int8) --------------------------------------------------
  * a = (x1 + in1_offset) << left_shift, scaled by (in1_mult, in1_shift); likewise b;
- * out = clamp(requantize(a + b, out_mult, out_shift) + out_offset, act_min, act_max). */
+ * out = clamp(requantize(a + b, out_mult, out_shift) + out_offset, act_min, act_max).
+ * Checked (SG_ERR_ARG), as TFLite assumes, so every int32 step is exact: left_shift in [0, 22],
+ * in1_shift and in2_shift in [-31, 0], out_shift in [-31, 30], every mult >= 0, in offsets in
+ * [-127, 128]. No broadcasting: both inputs have `size` elements. */
 typedef struct {
     int32_t size;
     int32_t left_shift; /* 20 for int8 */
@@ -182,7 +193,11 @@ sg_status sg_transpose_nhwc_nchw_s8(const sg_transpose_nhwc_nchw_s8_params *p,
 
 /* ---- Softmax (TFLite / CMSIS-NN arm_softmax_s8 algorithm) --------------------------------
  * rows x depth int8 input; output int8 with scale 1/256, zero point -128.
- * mult / left_shift / diff_min come from PreprocessSoftmaxScaling(beta=1, input_scale, 5). */
+ * mult / left_shift / diff_min come from PreprocessSoftmaxScaling(beta=1, input_scale, 5).
+ * Checked (SG_ERR_ARG): depth in [1, 4095] (the Q12.19 sum of exps must fit int32),
+ * left_shift in [0, 30], diff_min in [-(INT32_MAX >> left_shift), 0]. Where TFLite shifts by
+ * more than 31 (sums >= 2^28: rows of 512+ near-equal values; undefined in C) the kernel
+ * outputs the exact result, -128. */
 typedef struct {
     int32_t rows;
     int32_t depth;
