@@ -11,6 +11,11 @@ static uint32_t sg_line_len;
 void sg_console_flush(void)
 {
 #if defined(SG_CONSOLE_UART)
+    static int uart_ready;
+    if (!uart_ready) {
+        sg_uart_init();
+        uart_ready = 1;
+    }
     for (uint32_t i = 0; i < sg_line_len; i++) {
         sg_uart_putc(sg_line[i]);
     }

@@ -1,8 +1,9 @@
 /* Console: text out and exit status, over semihosting or a board UART.
  *
- * Built with -DSG_CONSOLE_UART the text goes to the board's uart.c (sg_uart_init/sg_uart_putc)
- * and exit parks the core in a loop after printing the status; otherwise it goes through
- * semihosting (QEMU, or a debug probe with semihosting enabled) and exit ends the session.
+ * Built with -DSG_CONSOLE_UART the text goes to the board's uart.c (sg_uart_init, called before
+ * the first character, and sg_uart_putc) and exit prints "SG EXIT <status>" then parks the core.
+ * Otherwise it goes through semihosting (QEMU, or a debug probe with semihosting enabled) and
+ * exit ends the session with that status.
  * Output is line-buffered: a line reaches the host at '\n' or when the buffer fills.
  */
 #ifndef SG_CONSOLE_H

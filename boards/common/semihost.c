@@ -47,7 +47,8 @@ void sg_exit(int32_t status)
     uint32_t block[2] = {SG_ADP_STOPPED_APPLICATION_EXIT, (uint32_t)status};
     sg_semihost_call(SG_SYS_EXIT_EXTENDED, block);
     /* Older hosts without SYS_EXIT_EXTENDED: plain SYS_EXIT (status 0 or 1 only). */
-    sg_semihost_call(SG_SYS_EXIT, (void *)(status == 0 ? SG_ADP_STOPPED_APPLICATION_EXIT : 0x20023));
+    uint32_t reason = status == 0 ? SG_ADP_STOPPED_APPLICATION_EXIT : 0x20023u; /* RunTimeError */
+    sg_semihost_call(SG_SYS_EXIT, (void *)reason);
     for (;;) {
     }
 }

@@ -23,15 +23,18 @@ needs_qemu = pytest.mark.skipif(not (HAVE_GCC and HAVE_QEMU), reason="needs arm-
 EMULATED = [b for b in list_boards() if load_board(b).emulated]
 HARDWARE = [b for b in list_boards() if not load_board(b).emulated]
 
-FAKE_DIR = Path(__file__).resolve().parent / "fake_model"
+HERE = Path(__file__).resolve().parent
+FAKE_DIR = HERE / "fake_model"
+SPIN_DIR = HERE / "spin_model"
 BIAS = np.array([3, -7, 100, -100, 0, 1, -1, 127, -128, 64, -64, 5, 9, -9, 42, -42])
 HANG = np.array([0x7F, 0x7E] + [0] * 14, dtype=np.int8)
 FAULT = np.array([0x7F, 0x7D] + [0] * 14, dtype=np.int8)
 
 
-def make_fake_out(dest: Path) -> Path:
-    """Copies the fake model to ``dest`` plus sg_types.h, as `slimgen build` copies kernels."""
-    shutil.copytree(FAKE_DIR, dest)
+def make_fake_out(dest: Path, source: Path = FAKE_DIR) -> Path:
+    """Copies a hand-written model folder to ``dest`` plus sg_types.h, as `slimgen build`
+    copies kernels."""
+    shutil.copytree(source, dest)
     shutil.copy2(paths.kernels_dir() / "include" / "sg_types.h", dest / "kernels" / "include")
     return dest
 
@@ -52,3 +55,8 @@ def samples(n: int, seed: int = 0) -> np.ndarray:
         x[0, 0] = 100
         x[1, :] = -128
     return x
+
+
+def spin_inputs(counts: list[tuple[int, int]]) -> np.ndarray:
+    """spin_model samples: (n0, n1) loop counts as two little-endian uint32."""
+    return np.array(counts, dtype="<u4").view(np.int8).reshape(len(counts), 8)

@@ -1,4 +1,4 @@
-"""Firmware layer: cross-compile a generated model for a Cortex-M board, run it under QEMU, flash it.
+"""Firmware: cross-compile a generated model for a Cortex-M board, run it under QEMU, flash it.
 
 Public entry points: :func:`build_firmware` (build.py), :func:`run_on_board` and
 :func:`run_firmware` (qemu.py), :func:`load_board` / :func:`list_boards` (boards.py), and the click

@@ -23,7 +23,7 @@ CONSOLES = ("semihosting", "uart")
 COUNTERS = ("dwt", "systick", "none")
 _KEYS = {
     "name", "description", "core", "fpu", "dsp", "clock_hz", "kind", "console", "counter",
-    "stack_bytes", "flash", "ram", "qemu", "flash_tool", "notes",
+    "stack_bytes", "flash", "ram", "qemu", "flash_tool", "notes", "uf2_family",
 }
 
 
@@ -70,6 +70,12 @@ class Board:
     directory: Path
     sources: tuple[Path, ...]  # board-specific *.c / *.S
     notes: str = ""
+    uf2_family: int | None = None  # write firmware.uf2 for this UF2 family ID
+
+    @property
+    def has_boot2(self) -> bool:
+        """RP2040-style: a boot2.S whose 256 bytes the boot ROM checksums."""
+        return any(p.name == "boot2.S" for p in self.sources)
 
     @property
     def emulated(self) -> bool:
@@ -178,6 +184,7 @@ def _parse(folder: Path) -> Board:
         directory=folder,
         sources=tuple(sorted(p for p in folder.iterdir() if p.suffix in (".c", ".S"))),
         notes=str(data.get("notes", "")),
+        uf2_family=data.get("uf2_family"),
     )
     if board.stack_bytes % 8 or board.stack_bytes <= 0:
         raise _fail(folder, f"stack_bytes {board.stack_bytes} must be a positive multiple of 8")

@@ -26,6 +26,7 @@ from slimgen import paths
 from slimgen.firmware import toolchain as tcm
 from slimgen.firmware.boards import Board, common_dir, load_board
 from slimgen.firmware.errors import FirmwareError
+from slimgen.firmware.images import boot2_crc_ok, to_uf2
 from slimgen.firmware.stack import estimate
 from slimgen.firmware.targets import Target, check_target, cpu_flags, get_target, target_for_core
 
@@ -239,7 +240,8 @@ def _write_sources(fw: Path, model: ModelInfo, board: Board, target: Target, pla
     (fw / "CMakeLists.txt").write_text(env.get_template("CMakeLists.txt.j2").render(build_ctx))
 
 
-def _embedded_inputs(model: ModelInfo, board: Board, inputs: np.ndarray | None) -> np.ndarray | None:
+def _embedded_inputs(model: ModelInfo, board: Board,
+                     inputs: np.ndarray | None) -> np.ndarray | None:
     """Hardware boards carry their samples in flash; emulated ones stream them (semihosting)."""
     if inputs is not None:
         arr = np.asarray(inputs)
@@ -282,6 +284,7 @@ def build_firmware(out_dir: Path, target: str | None, board: str, *,
     tcm.objcopy(tc, ELF, "firmware.bin", "binary", fw)
     tcm.objcopy(tc, ELF, "firmware.hex", "ihex", fw)
 
+    _finish_image(fw, brd)
     figures = _figures(tc, fw, brd, tgt, model, plan)
     figures.update(estimates)
     figures["inputs"] = "semihosting" if embedded is None else f"embedded:{len(embedded)}"
@@ -289,6 +292,18 @@ def build_firmware(out_dir: Path, target: str | None, board: str, *,
     if not keep_objects:
         shutil.rmtree(fw / "build")
     return figures
+
+
+def _finish_image(fw: Path, board: Board) -> None:
+    image = (fw / "firmware.bin").read_bytes()
+    if board.has_boot2:
+        ok, want = boot2_crc_ok(image)
+        if not ok:
+            raise FirmwareError(
+                f"boards/{board.name}/boot2.S: the boot ROM would reject it, its CRC word is "
+                f"wrong; set SG_BOOT2_CRC to 0x{want:08x}")
+    if board.uf2_family is not None:
+        (fw / "firmware.uf2").write_bytes(to_uf2(image, board.flash.origin, board.uf2_family))
 
 
 def _figures(tc: tcm.Toolchain, fw: Path, board: Board, target: Target, model: ModelInfo,
