@@ -49,7 +49,7 @@ def test_build_verify_bit_exact(name, tmp_path):
 
 
 @pytest.mark.parametrize("cc", ["gcc", "clang"])
-@pytest.mark.parametrize("name", ["residual", "ic_resnet8", "kws_dscnn"])
+@pytest.mark.parametrize("name", ["residual", "pad_dilated", *sorted(MLPERF)])
 def test_generated_code_compiles_warning_free(name, cc, tmp_path):
     model, shape = MODELS[name]()
     out = build_model(model, shape, tmp_path, n_calib=4)
