@@ -76,8 +76,10 @@ __attribute__((section(".vectors"), used)) const sg_vector sg_vector_table[16] =
     SysTick_Handler,
 };
 
-/* No loop-to-memcpy rewriting here: .data is not initialised yet. */
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) void Reset_Handler(void)
+/* No loop-to-memcpy rewriting (.data is not initialised yet) and no vectorizing (MVE on the
+ * Cortex-M55 is unusable until CPACR enables it below). */
+__attribute__((optimize("no-tree-loop-distribute-patterns", "no-tree-vectorize")))
+void Reset_Handler(void)
 {
     const uint32_t *src = &__data_load__;
     for (uint32_t *dst = &__data_start__; dst < &__data_end__;) {
