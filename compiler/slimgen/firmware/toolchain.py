@@ -77,12 +77,18 @@ class Compile:
 
 
 def compile_all(tc: Toolchain, units: list[Compile], cwd: Path, jobs: int = 2) -> None:
-    """Compiles every unit (at most ``jobs`` at once: the build machines are small)."""
+    """Compiles every unit (at most ``jobs`` at once: the build machines are small).
+
+    Debug info names paths relative to ``cwd`` (-ffile-prefix-map), so the ELF does not
+    depend on where it was built.
+    """
     for u in units:
         (cwd / u.obj).parent.mkdir(parents=True, exist_ok=True)
+    reproducible = f"-ffile-prefix-map={cwd.resolve()}=."
 
     def one(u: Compile) -> None:
-        _run([tc.gcc, *u.flags, "-c", u.src, "-o", u.obj], cwd, f"compiling {u.src}")
+        _run([tc.gcc, *u.flags, reproducible, "-c", u.src, "-o", u.obj], cwd,
+             f"compiling {u.src}")
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for f in [pool.submit(one, u) for u in units]:
