@@ -13,7 +13,12 @@ from tests.kernels.harness import SANITIZE, KernelLib
 def kernel_build_dir(config: pytest.Config) -> Path:
     """pytest's cache folder: shared by xdist workers and reused across runs. Builds are keyed
     by a hash of their inputs, so a stale library is never picked up."""
-    return Path(config.cache.mkdir("slimgen-kernels"))
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+    if cache is None:
+        import tempfile
+
+        return Path(tempfile.gettempdir()) / "slimgen-kernels"
+    return Path(cache.mkdir("slimgen-kernels"))
 
 
 @pytest.fixture(scope="session")
