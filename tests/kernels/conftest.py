@@ -17,7 +17,9 @@ def kernel_build_dir(config: pytest.Config) -> Path:
     if cache is None:
         import tempfile
 
-        return Path(tempfile.gettempdir()) / "slimgen-kernels"
+        folder = Path(tempfile.gettempdir()) / "slimgen-kernels"
+        folder.mkdir(exist_ok=True)
+        return folder
     return Path(cache.mkdir("slimgen-kernels"))
 
 

@@ -89,7 +89,11 @@ class CRequant:
 
 @pytest.fixture(scope="module")
 def c_requant(request: pytest.FixtureRequest) -> CRequant:
-    return CRequant(Path(request.config.cache.mkdir("slimgen-requant-shim")))
+    from tests.kernels.conftest import kernel_build_dir
+
+    folder = kernel_build_dir(request.config) / "requant-shim"
+    folder.mkdir(exist_ok=True)
+    return CRequant(folder)
 
 
 # ---- the definitions, in Python integers (no overflow, no numpy) ----
