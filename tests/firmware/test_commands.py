@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 
 import numpy as np
 import pytest
@@ -11,8 +12,11 @@ from click.testing import CliRunner
 
 from slimgen import api
 from slimgen.cli import main
+from slimgen.firmware.build import build_firmware
+from slimgen.firmware.errors import FirmwareError
 from slimgen.firmware.flash import flash_command
 from slimgen.firmware.integration import firmware_hook
+from slimgen.firmware.qemu import run_on_board
 from tests.firmware.fwhelpers import HARDWARE, needs_qemu
 from tests.models import DIGITS
 from tests.pipeline import export_pt2, random_inputs, write_npz
@@ -86,3 +90,11 @@ def test_flash_dry_run_prints_the_exact_command(tmp_path, board, tool):
     assert res.exit_code == 0 and res.output.strip() == shlex.join(cmd)
     assert cmd[0] == tool and "ABC123" in " ".join(cmd)
     assert cmd[-1].endswith("firmware.hex") if tool == "pyocd" else "verify reset exit" in cmd[-1]
+
+
+
+@pytest.mark.skipif(not shutil.which("arm-none-eabi-gcc"), reason="needs arm-none-eabi-gcc")
+def test_run_refuses_hardware_firmware(fake_out):
+    build_firmware(fake_out, None, "nucleo-f446re")
+    with pytest.raises(FirmwareError, match="real board that QEMU cannot run"):
+        run_on_board(fake_out, np.zeros(16, np.int8), np.zeros(4, np.int8))

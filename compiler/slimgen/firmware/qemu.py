@@ -194,6 +194,10 @@ def run_on_board(out_dir: Path, x_int8: np.ndarray, expected_int8: np.ndarray, *
                             "`slimgen build ... --target T --board B` first")
     figures = json.loads(fw_json.read_text())
     board = load_board(figures["board"])
+    if not board.emulated:
+        raise FirmwareError(f"{out_dir} holds firmware for {board.name}, a real board that QEMU "
+                            f"cannot run; flash it with `slimgen flash {out_dir}`, or build "
+                            "for an emulated board (slimgen build ... --board mps2-an386)")
     model = read_model(out_dir)
     x = np.asarray(x_int8)
     expected = np.asarray(expected_int8)
