@@ -38,6 +38,15 @@ SUPPORTED_TEXT = (
 )
 
 
+# Decomposed spellings shown to users under the name they wrote in PyTorch.
+_FRIENDLY = {
+    "aten._native_batch_norm_legit_no_training": "aten.batch_norm",
+    "aten.convolution": "aten.conv2d",
+    "aten.constant_pad_nd": "aten.pad",
+    "aten._softmax": "aten.softmax",
+}
+
+
 class _Importer:
     def __init__(self, ep: Any, name: str) -> None:
         self.ep = ep
@@ -53,6 +62,7 @@ class _Importer:
         if stack:
             path = list(stack.values())[-1][0]
         target = str(fx.target).replace(".default", "")
+        target = _FRIENDLY.get(target, target)
         return f"{path} ({target})" if path else f"{fx.name} ({target})"
 
     def torch_shape(self, fx: Any) -> tuple[int, ...]:

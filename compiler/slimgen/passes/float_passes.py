@@ -135,7 +135,7 @@ def fuse_activation(g: Graph) -> Graph:
         lo, hi = prev.attrs.act
         clo, chi = cl.attrs.act
         prev.attrs = _replace(prev.attrs, act=(max(lo, clo), min(hi, chi)))
-        prev.origin += " + " + cl.origin.split(" ", 1)[-1]
+        prev.origin += " + " + cl.origin
         g.replace_uses(cl.out, prev.out)
         g.nodes.remove(cl)
     return g
