@@ -40,7 +40,7 @@ from .passes.float_passes import (
 )
 from .plan.greedy import MemoryPlan, plan_arena
 from .plan.liveness import graph_buffers
-from .quant.calibrate import calibrate
+from .quant.calibrate import calibrate, load_ranges, override_ranges
 from .quant.quantize import quantize_graph
 
 FLOAT_PASSES = (
@@ -62,6 +62,7 @@ class BuildOptions:
     force: bool = False
     target: str = "host"
     board: str | None = None
+    ranges: str | None = None  # activation ranges JSON (slimgen compress --qat); overrides calib
 
 
 @dataclass
@@ -113,7 +114,8 @@ def to_ir_layout(x: np.ndarray, g: Graph, path: Path | str = "the data",
 
 
 def compile_graph(g: Graph, calib_x: np.ndarray, opts: BuildOptions,
-                  progress: Progress = _noop) -> Compiled:
+                  progress: Progress = _noop,
+                  ranges: dict[str, tuple[float, float]] | None = None) -> Compiled:
     total = len(calib_x)
     done = [0]
 
@@ -123,6 +125,8 @@ def compile_graph(g: Graph, calib_x: np.ndarray, opts: BuildOptions,
 
     stats = calibrate(g, calib_x, method=opts.calib_method, percentile=opts.percentile,
                       progress=tick)
+    if ranges:
+        stats = override_ranges(stats, ranges)
     qg = quantize_graph(g, stats)
     verify_graph(qg)
     kernels = select_kernels(qg)
@@ -238,7 +242,8 @@ def build(model: Path, calib: Path, out: Path, opts: BuildOptions | None = None,
     g = import_model(model, tuple(x.shape), name, opts.trust_pickle)
     progress("import", 1, 1)
     x_ir = to_ir_layout(x, g, calib, "calibration")
-    c = compile_graph(g, x_ir, opts, progress)
+    ranges = load_ranges(Path(opts.ranges), model) if opts.ranges else None
+    c = compile_graph(g, x_ir, opts, progress, ranges)
     progress("emit", 0, 1)
     files: dict[str, bytes | str | Path] = dict(
         emit_model(c.quant_graph, c.plan, c.kernels, name, model.name))

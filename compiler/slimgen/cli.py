@@ -101,19 +101,23 @@ def main() -> None:
               show_default=True, help="How activation ranges are chosen from calibration.")
 @click.option("--percentile", type=click.FloatRange(50.0, 100.0), default=99.99,
               show_default=True, help="Percentile kept with --calib-method percentile.")
+@click.option("--ranges", type=click.Path(path_type=Path), default=None,
+              help="Activation ranges learned by 'slimgen compress --qat' (MODEL.ranges.json); "
+                   "they replace the calibrated ranges of the tensors they name.")
 @click.option("--trust-pickle", is_flag=True,
               help="Allow loading a pickled nn.Module (unpickling runs code from the file).")
 @click.option("--force", is_flag=True, help="Replace a non-empty output folder.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
 def build(model: Path, calib: Path, out: Path, name: str | None, target: str, board: str | None,
-          calib_method: str, percentile: float, trust_pickle: bool, force: bool,
-          quiet: bool) -> None:
+          calib_method: str, percentile: float, ranges: Path | None, trust_pickle: bool,
+          force: bool, quiet: bool) -> None:
     """Compile MODEL (.pt2, TorchScript .pt) into int8 C in folder OUT."""
     from . import api
 
     def go() -> int:
         opts = api.BuildOptions(name=name, trust_pickle=trust_pickle, calib_method=calib_method,
-                                percentile=percentile, force=force, target=target, board=board)
+                                percentile=percentile, force=force, target=target, board=board,
+                                ranges=str(ranges) if ranges else None)
         extra = _firmware_hook(opts)
         with _Progress(quiet) as progress:
             rep = api.build(model, calib, out, opts, progress, extra)
@@ -200,6 +204,79 @@ def _print_verify(res: dict[str, Any]) -> None:
     from rich.console import Console
 
     Console().print(t)
+
+
+@main.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--data", "data", required=True,
+              help="Training data: .npz with x_train, y_train, x_test, y_test (x_val, y_val "
+                   "optional), or module:function returning (train, test[, val]) DataLoaders.")
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Compressed model (.pt2); SMALL.report.json (and SMALL.ranges.json with --qat) "
+                   "are written beside it.")
+@click.option("--loss", type=click.Choice(["ce", "mse"]), default="ce", show_default=True)
+@click.option("--pattern", default="unstructured", show_default=True,
+              help="unstructured | N:M (2:4, 1:4) | block (1x4 along the reduction axis) | channel.")
+@click.option("--sparsity", default="", help="Fraction of weights (channel: of output channels) "
+              "removed, e.g. 0.8; a list 0.5,0.7,0.9 runs a sweep (-o gets the last).")
+@click.option("--scope", type=click.Choice(["layer", "global"]), default="layer",
+              show_default=True, help="One threshold per layer, or one for all layers.")
+@click.option("--exclude", multiple=True, help="Layer to leave dense (repeatable; wildcards).")
+@click.option("--epochs", default=10, show_default=True, help="Fine-tuning epochs per pruning run.")
+@click.option("--prune-steps", default=10, show_default=True,
+              help="Pruning updates of the Zhu & Gupta schedule.")
+@click.option("--teacher", "teachers", multiple=True, type=click.Path(path_type=Path),
+              help="Teacher model (repeatable: ensemble of averaged soft outputs).")
+@click.option("--teacher-weight", "teacher_weights", multiple=True, type=float,
+              help="Weight of each teacher in the ensemble average (one per --teacher).")
+@click.option("--student", type=click.Path(path_type=Path), default=None,
+              help="Smaller architecture to distil into (default: the pruned model itself).")
+@click.option("--temperature", default=4.0, show_default=True)
+@click.option("--alpha", default=0.9, show_default=True,
+              help="Weight of the soft (teacher) term: alpha*T^2*KL + (1-alpha)*CE.")
+@click.option("--distill-epochs", default=0, help="Epochs of student distillation (0: --epochs).")
+@click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning; writes learned ranges.")
+@click.option("--qat-epochs", default=3, show_default=True)
+@click.option("--lr", default=1e-3, show_default=True)
+@click.option("--qat-lr", default=1e-4, show_default=True)
+@click.option("--batch-size", default=64, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N].")
+@click.option("--plot", type=click.Path(path_type=Path), default=None,
+              help="PNG of accuracy against sparsity (with a --sparsity sweep).")
+@click.option("--trust-pickle", is_flag=True,
+              help="Allow loading pickled nn.Modules (unpickling runs code from the file).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
+def compress(model: Path, data: str, out: Path, loss: str, pattern: str, sparsity: str,
+             scope: str, exclude: tuple[str, ...], epochs: int, prune_steps: int,
+             teachers: tuple[Path, ...], teacher_weights: tuple[float, ...],
+             student: Path | None, temperature: float, alpha: float, distill_epochs: int,
+             qat: bool, qat_epochs: int, lr: float, qat_lr: float, batch_size: int, seed: int,
+             device: str, plot: Path | None, trust_pickle: bool, quiet: bool) -> None:
+    """Prune, distil and/or quantization-aware train MODEL into a smaller .pt2 for 'build'."""
+    def go() -> int:
+        from .compress.report import print_summary
+        from .compress.run import CompressOptions, compress as run
+
+        try:
+            levels = [float(s) for s in sparsity.split(",") if s.strip()]
+        except ValueError:
+            raise SlimgenError(f"--sparsity {sparsity!r} is not a number or a comma list.",
+                               "Pass e.g. --sparsity 0.8 or --sparsity 0.5,0.7,0.9.") from None
+        opts = CompressOptions(
+            data=data, out=out, loss=loss, pattern=pattern, sparsity=levels, scope=scope,
+            exclude=list(exclude), epochs=epochs, prune_steps=prune_steps,
+            teachers=list(teachers), teacher_weights=list(teacher_weights), student=student,
+            temperature=temperature, alpha=alpha, distill_epochs=distill_epochs, qat=qat,
+            qat_epochs=qat_epochs, lr=lr, qat_lr=qat_lr, batch_size=batch_size, seed=seed,
+            device=device, plot=plot, trust_pickle=trust_pickle,
+            progress=not quiet and sys.stderr.isatty())
+        rep = run(model, opts)
+        if not quiet:
+            print_summary(rep, _console())
+        return 0
+
+    run_guarded(go)
 
 
 def _register_optional() -> None:
