@@ -25,6 +25,7 @@ from .codegen.emit import emit_model, io_info, kernel_files
 from .data import load_npz, samples
 from .errors import InputError, SlimgenError, UnsupportedError
 from .frontend.load import load_program
+from .frontend.tflite import import_tflite, is_tflite
 from .frontend.torch_export import import_program
 from .ir import float_interp, interp
 from .ir.graph import Graph
@@ -127,7 +128,11 @@ def compile_graph(g: Graph, calib_x: np.ndarray, opts: BuildOptions,
                       progress=tick)
     if ranges:
         stats = override_ranges(stats, ranges)
-    qg = quantize_graph(g, stats)
+    return lower(g, quantize_graph(g, stats))
+
+
+def lower(g: Graph, qg: Graph) -> Compiled:
+    """Quant graph -> kernels and arena plan; ``g`` is the float graph verify compares with."""
     verify_graph(qg)
     kernels = select_kernels(qg)
     scratch = {n.name: kernels[n.name].scratch_bytes(n) for n in qg.nodes if n.name in kernels}
@@ -228,13 +233,25 @@ def write_folder(out: Path, files: dict[str, bytes | str | Path]) -> None:
         raise
 
 
-def build(model: Path, calib: Path, out: Path, opts: BuildOptions | None = None,
+def build(model: Path, calib: Path | None, out: Path, opts: BuildOptions | None = None,
           progress: Progress = _noop,
           extra_files: Callable[[Path, Compiled, dict[str, Any]], None] | None = None
           ) -> dict[str, Any]:
-    """Build ``model`` into folder ``out``; returns the report. Raises SlimgenError on bad input."""
+    """Build ``model`` into folder ``out``; returns the report. Raises SlimgenError on bad input.
+
+    A .tflite model is int8 already and keeps its own quantization: it needs no ``calib``.
+    """
     opts = opts or BuildOptions()
     _check_out_dir(out, opts.force)
+    if model.is_file() and is_tflite(model):
+        name = c_identifier(opts.name or model.stem)
+        progress("import", 0, 1)
+        c = lower(*import_tflite(model, name))
+        progress("import", 1, 1)
+        return _write_build(model, out, opts, name, c, progress, extra_files)
+    if calib is None:
+        raise InputError(f"{model} is not an int8 .tflite model, so slimgen must calibrate it.",
+                         "Pass --calib CALIB.npz with float32 samples under the key 'x'.")
     arrays = load_npz(calib, "calibration")
     x = samples(arrays, calib, "calibration")
     name = c_identifier(opts.name or model.stem)
@@ -244,6 +261,13 @@ def build(model: Path, calib: Path, out: Path, opts: BuildOptions | None = None,
     x_ir = to_ir_layout(x, g, calib, "calibration")
     ranges = load_ranges(Path(opts.ranges), model) if opts.ranges else None
     c = compile_graph(g, x_ir, opts, progress, ranges)
+    return _write_build(model, out, opts, name, c, progress, extra_files)
+
+
+def _write_build(model: Path, out: Path, opts: BuildOptions, name: str, c: Compiled,
+                 progress: Progress,
+                 extra_files: Callable[[Path, Compiled, dict[str, Any]], None] | None
+                 ) -> dict[str, Any]:
     progress("emit", 0, 1)
     files: dict[str, bytes | str | Path] = dict(
         emit_model(c.quant_graph, c.plan, c.kernels, name, model.name))

@@ -89,8 +89,9 @@ def main() -> None:
 
 @main.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--calib", "calib", required=True, type=click.Path(path_type=Path),
-              help="Calibration samples: .npz with key 'x', float32, batch first, model layout.")
+@click.option("--calib", "calib", default=None, type=click.Path(path_type=Path),
+              help="Calibration samples: .npz with key 'x', float32, batch first, model layout. "
+                   "Not needed for an int8 .tflite, which keeps its own quantization.")
 @click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
               help="Output folder (created; replaced only if slimgen made it, or with --force).")
 @click.option("--name", default=None, help="C prefix of every symbol (default: model file stem).")
@@ -111,7 +112,7 @@ def main() -> None:
 def build(model: Path, calib: Path, out: Path, name: str | None, target: str, board: str | None,
           calib_method: str, percentile: float, ranges: Path | None, trust_pickle: bool,
           force: bool, quiet: bool) -> None:
-    """Compile MODEL (.pt2, TorchScript .pt) into int8 C in folder OUT."""
+    """Compile MODEL (.pt2, TorchScript .pt, int8 .tflite) into int8 C in folder OUT."""
     from . import api
 
     def go() -> int:
