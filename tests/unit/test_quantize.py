@@ -7,12 +7,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
-
 from slimgen import api
 from slimgen.ir.graph import QParams
 from slimgen.quant.calibrate import calibrate
 from slimgen.quant.quantize import choose_qparams, quantize_clamp, quantize_weights
+from torch import nn
 
 
 @pytest.mark.parametrize("lo,hi", [(-1.0, 1.0), (0.0, 6.0), (0.5, 3.0), (-7.0, -2.0), (-1e-3, 5.0)])
@@ -62,3 +61,19 @@ def test_percentile_calibration_ignores_rare_outliers():
     inp = g.inputs[0]
     assert mm.range(inp)[1] == 1000.0
     assert pc.range(inp)[1] < 10.0
+
+
+def test_dead_channel_bias_fits_the_accumulator():
+    """A BatchNorm with gamma ~ 1e-30 (trained VWW MobileNet) folds into weights ~1e-32 and a
+    normal bias: at s_in * s_w the bias left int32 and the reference refused to run. The weight
+    scale of such a channel is raised instead; other channels keep theirs."""
+    from slimgen.quant.quantize import quantize_weights_and_bias
+    from slimgen.ref.requant import check_accumulator_bound
+
+    w = np.array([[0.5, -0.25, 0.1, 0.0], [3e-32, -1e-32, 2e-32, 0.0]])
+    b = np.array([0.3, -1.5])
+    wq, ws, bq = quantize_weights_and_bias(w, b, axis=0, in_scale=0.02)
+    assert ws[0] == pytest.approx(0.5 / 127) and wq[0].tolist() == [127, -64, 25, 0]
+    assert wq[1].tolist() == [0, 0, 0, 0]
+    check_accumulator_bound(255, np.abs(wq.astype(np.int64)).sum(axis=1), bq, "fc")
+    assert bq[1] * 0.02 * ws[1] == pytest.approx(-1.5)

@@ -58,6 +58,29 @@ def quantize_weights(w: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(np.moveaxis(q, 0, axis).astype(np.int8)), scale
 
 
+def quantize_weights_and_bias(w: np.ndarray, b: np.ndarray, axis: int, in_scale: float
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-channel int8 weights, their scales and the int32 bias (scale ``in_scale * s_w``).
+
+    A channel whose weights are nearly zero but whose bias is not (a BatchNorm with gamma ~ 0,
+    common in trained MobileNets) would get a bias far outside int32. Like TFLite's
+    AdjustWeightsForBiasScale, its weight scale is raised until the bias, plus the largest sum
+    the taps can add (|x + in_offset| <= 255), fits the int32 accumulator.
+    """
+    wq, ws = quantize_weights(w, axis)
+    taps = w.size // w.shape[axis]
+    limit = float(max(2**31 - 1 - 255 * 127 * taps, 2**24))
+    need = np.abs(b.astype(np.float64)) / (in_scale * limit)
+    if np.any(need > ws):
+        ws = np.maximum(ws, need)
+        shape = [1] * w.ndim
+        shape[axis] = -1
+        q = np.round(w.astype(np.float64) / ws.reshape(shape))
+        wq = np.clip(q, -127, 127).astype(np.int8)
+    bq = np.clip(np.round(b.astype(np.float64) / (in_scale * ws)), -2**31, 2**31 - 1)
+    return wq, ws, bq
+
+
 def _requant_arrays(real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pairs = [quantize_multiplier(float(r)) for r in real]
     return (np.array([m for m, _ in pairs], np.int32), np.array([s for _, s in pairs], np.int32))
@@ -108,9 +131,8 @@ def quantize_graph(g: Graph, stats: RangeStats) -> Graph:
         w, b = n.inputs[1], n.inputs[2]
         assert w is not None and w.data is not None and b is not None and b.data is not None
         axis = -1 if n.op == "dwconv2d" else 0
-        wq, ws = quantize_weights(w.data, axis)
+        wq, ws, bq = quantize_weights_and_bias(w.data, b.data, axis, xin.q.scale)
         bias_scale = xin.q.scale * ws
-        bq = np.clip(np.round(b.data.astype(np.float64) / bias_scale), -2**31, 2**31 - 1)
         mult, shift = _requant_arrays(bias_scale / out.q.scale)
         act_min, act_max = quantize_clamp(n.attrs.act, out.q)
         rq = Requant(mult=mult, shift=shift, in_offset=-xin.q.zero_point,
