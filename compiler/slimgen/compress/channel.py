@@ -130,7 +130,7 @@ def find_spaces(gm: fx.GraphModule, example: torch.Tensor) -> list[Space]:
         x = n.args[0] if n.args else None
         xs = sp(x)
         t = n.target
-        if n.op == "call_function" and t in CONV + LINEAR:  # noqa: SIM102
+        if n.op == "call_function" and t in CONV + LINEAR:
             groups = n.args[6] if t in CONV and len(n.args) > 6 else 1
             cout = int(_attr(gm, str(n.args[1].target)).shape[0])
             if t in CONV and groups > 1:
@@ -164,9 +164,7 @@ def find_spaces(gm: fx.GraphModule, example: torch.Tensor) -> list[Space]:
         if kind in ("batch_norm", "native_bn"):
             spaces[xs].bns.append(n)
             of[n.name] = xs
-        elif n.op == "call_function" and t is operator.getitem and n.args[1] == 0:
-            of[n.name] = xs
-        elif kind == "dropout" or (n.op == "call_function" and t in _PASS):
+        elif n.op == "call_function" and t is operator.getitem and n.args[1] == 0 or kind == "dropout" or (n.op == "call_function" and t in _PASS):
             of[n.name] = xs
         elif n.op == "call_function" and t in (aten.hardtanh.default, aten.clamp.default):
             lo = n.args[1] if len(n.args) > 1 else None
@@ -175,9 +173,7 @@ def find_spaces(gm: fx.GraphModule, example: torch.Tensor) -> list[Space]:
                 freeze(xs, f"{n.name} maps 0 to a non-zero value")
             of[n.name] = xs
         elif n.op == "call_function" and t is aten.mean.dim and sorted(
-                d % len(shp[x.name]) for d in n.args[1]) == [2, 3]:
-            of[n.name] = xs
-        elif n.op == "call_function" and _zero_spatial_pad(n):
+                d % len(shp[x.name]) for d in n.args[1]) == [2, 3] or n.op == "call_function" and _zero_spatial_pad(n):
             of[n.name] = xs
         elif n.op == "call_function" and t is aten.add.Tensor and len(n.args) == 2 \
                 and sp(n.args[1]) is not None:
@@ -257,7 +253,7 @@ def keep_indices(gm: fx.GraphModule, spaces: list[Space], sparsity: float
     """Sorted kept channel indices per space for removing ``sparsity`` of its channels."""
     keep = {}
     for s in spaces:
-        k = max(1, s.channels - int(math.floor(sparsity * s.channels + 1e-9)))
+        k = max(1, s.channels - math.floor(sparsity * s.channels + 1e-9))
         order = torch.argsort(channel_scores(gm, s), descending=True, stable=True)
         keep[s.id] = torch.sort(order[:k]).values
     return keep

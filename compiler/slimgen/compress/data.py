@@ -119,8 +119,12 @@ def _from_function(spec: str, calib_samples: int) -> Data:
 
 
 def check_against_model(data: Data, model: Any, loss: str, in_shape: tuple[int, ...] | None,
-                        what: str = "model") -> int:
-    """Shapes and labels against ``model``; returns its number of outputs per sample."""
+                        what: str = "model", expect_outputs: int | None = None) -> int:
+    """Shapes and labels against ``model``; returns its number of outputs per sample.
+
+    ``expect_outputs``: the outputs of the model being compressed, which a teacher or student
+    must match.
+    """
     x0, y0 = next(iter(data.train))
     if in_shape is not None and tuple(x0.shape[1:]) != tuple(in_shape[1:]):
         raise InputError(f"training samples have shape {tuple(x0.shape[1:])} per sample but the "
@@ -129,12 +133,15 @@ def check_against_model(data: Data, model: Any, loss: str, in_shape: tuple[int, 
     try:
         with torch.no_grad():
             out = model(x0[:2])
-    except Exception as e:  # any torch error here means the data does not fit the model
+    except Exception as e:  # noqa: BLE001 -- any torch error here means the data does not fit the model
         raise InputError(f"the {what} cannot run on the training samples of shape "
                          f"{tuple(x0.shape[1:])}: {str(e).splitlines()[0][:200]}",
                          "Save the samples in the model's own layout, batch first.") from None
     out = out[0] if isinstance(out, (tuple, list)) else out
     n_out = int(out[0].numel())
+    if expect_outputs is not None and n_out != expect_outputs:
+        raise InputError(f"the {what} has {n_out} outputs but the model has {expect_outputs}.",
+                         "Teachers and students must predict the same classes as the model.")
     if loss == "ce":
         if out.dim() != 2:
             raise InputError(f"the {what} outputs shape {tuple(out.shape)}; cross-entropy needs "

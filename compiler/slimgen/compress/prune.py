@@ -75,7 +75,7 @@ def check_pattern(layers: Sequence[Layer], pattern: Pattern, sparsity: float) ->
 
 def _keep_top(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
     """Boolean mask keeping the largest (1 - sparsity) fraction of ``scores`` (ties by index)."""
-    k = int(round(sparsity * scores.numel()))
+    k = round(sparsity * scores.numel())
     keep = torch.ones(scores.numel(), dtype=torch.bool)
     if k > 0:
         keep[torch.argsort(scores.reshape(-1), stable=True)[:k]] = False

@@ -33,7 +33,7 @@ def print_summary(rep: dict[str, Any], console: Any) -> None:
                    f"{lyr['nonzero']:,}", f"{100 * lyr['sparsity']:.1f} %")
     console.print(lt)
     out = rep["output"]
-    stem = out[:-4] if out.endswith(".pt2") else out
+    stem = out.removesuffix(".pt2")
     console.print(f"report: {stem}.report.json" + (f"   plot: {rep['plot']}" if "plot" in rep
                                                    else ""))
     if "ranges" in rep:

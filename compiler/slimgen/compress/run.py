@@ -25,8 +25,7 @@ from .data import Data, check_against_model, load_data
 from .distill import Teachers
 from .model import export, load_working, prunable_layers
 from .patterns import Pattern, parse_pattern
-from .prune import (apply_masks, check_pattern, compute_masks, select_layers, sparsity_of,
-                    zhu_gupta)
+from .prune import apply_masks, check_pattern, compute_masks, select_layers, sparsity_of, zhu_gupta
 from .train import Progress, evaluate, fit
 
 RANGES_SUFFIX = ".ranges.json"
@@ -268,10 +267,11 @@ def qat_run(gm: fx.GraphModule, data: Data, o: CompressOptions, teachers: Teache
 
 # -- the command -------------------------------------------------------------------------------
 
-def _load_model(path: Path, data: Data, o: CompressOptions, what: str) -> fx.GraphModule:
+def _load_model(path: Path, data: Data, o: CompressOptions, what: str,
+                n_out: int | None = None) -> tuple[fx.GraphModule, int]:
     gm, in_shape = load_working(path, tuple(data.example.shape), o.trust_pickle)
-    check_against_model(data, gm, o.loss, in_shape, what)
-    return gm.to(o.device)
+    k = check_against_model(data, gm, o.loss, in_shape, what, n_out)
+    return gm.to(o.device), k
 
 
 def compress(model: Path, o: CompressOptions) -> dict[str, Any]:
@@ -279,21 +279,11 @@ def compress(model: Path, o: CompressOptions) -> dict[str, Any]:
     pattern = _check_options(o)
     torch.manual_seed(o.seed)
     data = load_data(o.data, o.loss, o.batch_size, o.seed)
-    gm = _load_model(model, data, o, "model")
-    n_out = check_against_model(data, gm, o.loss, None, "model")
-    teacher_models = [_load_model(t, data, o, f"teacher {t.name}") for t in o.teachers]
-    for t, tm in zip(o.teachers, teacher_models):
-        k = check_against_model(data, tm, o.loss, None, f"teacher {t.name}")
-        if k != n_out:
-            raise InputError(f"teacher {t} has {k} outputs but the model has {n_out}.",
-                             "Distil only between models over the same classes.")
+    gm, n_out = _load_model(model, data, o, "model")
+    teacher_models = [_load_model(t, data, o, f"teacher {t}", n_out)[0] for t in o.teachers]
     student = None
     if o.student is not None:
-        student = _load_model(o.student, data, o, f"student {o.student.name}")
-        k = check_against_model(data, student, o.loss, None, f"student {o.student.name}")
-        if k != n_out:
-            raise InputError(f"student {o.student} has {k} outputs but the model has {n_out}.",
-                             "The student must predict the same classes.")
+        student = _load_model(o.student, data, o, f"student {o.student}", n_out)[0]
         if not teacher_models:
             teacher_models = [gm]  # distil the given model into the smaller student
     if o.sparsity or pattern.kind == "n:m":

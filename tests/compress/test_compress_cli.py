@@ -1,0 +1,94 @@
+"""`slimgen compress` from the command line: bad input fails before training with exit 2 and a
+clear message; a full run writes a model that `slimgen build` takes as is, with its QAT ranges."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from slimgen import api
+from slimgen.cli import main
+from torch import nn
+
+from tests.compress.conftest import save_pt2
+
+
+def run(*args: str) -> tuple[int, str]:
+    r = CliRunner().invoke(main, ["compress", *args])
+    return r.exit_code, r.output
+
+
+@pytest.fixture(scope="module")
+def bad_files(digits_npz: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = dict(np.load(digits_npz))
+    root = tmp_path_factory.mktemp("bad")
+    shape = root / "shape.npz"
+    np.savez(shape, **(d | {"x_train": np.zeros((len(d["y_train"]), 1, 9, 9), np.float32)}))
+    labels = root / "labels.npz"
+    np.savez(labels, **(d | {"y_train": d["y_train"] + 3}))
+    five = save_pt2(nn.Sequential(nn.Flatten(), nn.Linear(64, 5)), root / "five.pt2")
+    return {"shape": shape, "labels": labels, "five": five}
+
+
+@pytest.mark.parametrize("case,args,words", [
+    ("shape", ["--data", "{shape}"], ["(1, 9, 9)", "(1, 8, 8)"]),
+    ("labels", ["--data", "{labels}"], ["labels range over [3, 12]", "10 outputs"]),
+    ("sparsity", ["--sparsity", "1.2"], ["sparsity 1.2 is impossible"]),
+    ("nm", ["--pattern", "2:4"], ["features.0 (9)", "multiple of 4", "--exclude"]),
+    ("teacher", ["--teacher", "{five}"], ["5 outputs but the model has 10"]),
+    ("exclude", ["--exclude", "nope", "--sparsity", "0.5"], ["nope matches no layer"]),
+    ("pattern", ["--pattern", "3:2"], ["unknown pruning pattern"]),
+])
+def test_bad_input_is_refused_before_training(digits_cnn, digits_npz, bad_files, tmp_path, case,
+                                              args, words):
+    args = [a.format(**bad_files) for a in args]
+    if "--data" not in args:
+        args += ["--data", str(digits_npz)]
+    code, out = run(str(digits_cnn), "-o", str(tmp_path / "x.pt2"), "--epochs", "0", *args)
+    assert code == 2, out
+    assert "slimgen: error:" in out
+    for w in words:
+        assert w in out, out
+    assert not (tmp_path / "x.pt2").exists()
+
+
+def test_channel_pruning_and_qat_give_a_smaller_model_that_builds_with_its_ranges(
+        digits_cnn, digits_npz, tmp_path):
+    out = tmp_path / "small.pt2"
+    code, log = run(str(digits_cnn), "--data", str(digits_npz), "-o", str(out), "--pattern",
+                    "channel", "--sparsity", "0.5", "--epochs", "2", "--qat", "--qat-epochs", "1")
+    assert code == 0, log
+    rep = json.loads((tmp_path / "small.report.json").read_text())
+    assert [s["stage"] for s in rep["stages"]] == ["baseline", "pruned channel 0.5", "qat"]
+    assert rep["stages"][-1]["params"] < 0.5 * rep["stages"][0]["params"]
+    assert {lyr["name"]: lyr["shape"][0] for lyr in rep["layers"]} == {
+        "features.0": 8, "features.3": 16, "classifier": 10}
+    ranges = tmp_path / "small.ranges.json"
+    assert json.loads(ranges.read_text())["ranges"]["input"][1] > 0
+    d = np.load(digits_npz)
+    calib, test = tmp_path / "calib.npz", tmp_path / "test.npz"
+    np.savez(calib, x=d["x_train"][:64])
+    np.savez(test, x=d["x_test"], y=d["y_test"])
+    api.build(out, calib, tmp_path / "build", api.BuildOptions(ranges=str(ranges)))
+    res = api.verify(tmp_path / "build", test)
+    assert res["bit_exact"]
+    # the int8 accuracy compress reported is what the build with the learned ranges computes
+    assert res["accuracy_int8"] == pytest.approx(rep["stages"][-1]["int8"]["accuracy"])
+
+
+def test_sweep_writes_one_model_per_sparsity_and_a_plot(digits_cnn, digits_npz, tmp_path):
+    out = tmp_path / "s.pt2"
+    code, log = run(str(digits_cnn), "--data", str(digits_npz), "-o", str(out), "--sparsity",
+                    "0.5,0.9", "--pattern", "block", "--exclude", "features.0", "--epochs", "1",
+                    "--plot", str(tmp_path / "s.png"))
+    assert code == 0, log
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "s.sparsity-0.5.pt2").is_file() and out.is_file()
+    rep = json.loads((tmp_path / "s.report.json").read_text())
+    acc = [s["float"]["accuracy"] for s in rep["stages"]]
+    assert len(acc) == 3 and acc[1] >= acc[2] - 0.02  # more sparsity never helps much
+    assert torch.export.load(str(out)) is not None
