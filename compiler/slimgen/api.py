@@ -202,6 +202,9 @@ def _check_out_dir(out: Path, force: bool) -> None:
     if not parent.exists():
         raise InputError(f"the parent folder {parent} of the output does not exist.",
                          "Create it first.")
+    if not parent.is_dir():
+        raise InputError(f"the output's parent {parent} is a file, not a folder.",
+                         "Choose an output path inside a folder.")
     if not os.access(parent, os.W_OK):
         raise InputError(f"cannot write to {parent}.", "Choose a writable output location.")
 
@@ -209,7 +212,11 @@ def _check_out_dir(out: Path, force: bool) -> None:
 def write_folder(out: Path, files: dict[str, bytes | str | Path]) -> None:
     """Write ``files`` into a temporary sibling folder, then move it into place in one step."""
     parent = out.resolve().parent
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    except OSError as e:  # os.access says yes to root even on /proc or a read-only mount
+        raise InputError(f"cannot write to {parent} ({e.strerror}).",
+                         "Choose a writable output location.") from None
     try:
         for rel, content in sorted(files.items()):
             dest = tmp / rel
@@ -228,6 +235,11 @@ def write_folder(out: Path, files: dict[str, bytes | str | Path]) -> None:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise InputError(f"could not write the output folder {out} ({e.strerror}: "
+                         f"{e.filename}); nothing was changed.",
+                         "Free disk space or choose another output location.") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -255,8 +267,17 @@ def build(model: Path, calib: Path | None, out: Path, opts: BuildOptions | None 
     arrays = load_npz(calib, "calibration")
     x = samples(arrays, calib, "calibration")
     name = c_identifier(opts.name or model.stem)
+    board = _target_board(opts)
     progress("import", 0, 1)
-    g = import_model(model, tuple(x.shape), name, opts.trust_pickle)
+    ep = load_program(model, example_shape=tuple(x.shape), trust_pickle=opts.trust_pickle)
+    if board is not None:  # before the float64 IR copy of every weight
+        _refuse_unfit(board, name, weight_bytes=_program_weight_bytes(ep))
+    g = import_model_from_program(ep, name)
+    del ep
+    if board is not None:  # before calibrating and emitting, which take minutes for such models
+        est = int8_estimate(g)
+        _refuse_unfit(board, name, **{k: est[k] for k in FIT_KEYS}, layers=len(est["layers"]),
+                      kernel_files=len({lyr["op"] for lyr in est["layers"]}))
     progress("import", 1, 1)
     x_ir = to_ir_layout(x, g, calib, "calibration")
     ranges = load_ranges(Path(opts.ranges), model) if opts.ranges else None
@@ -309,7 +330,12 @@ def analyze(model: Path, example_shape: tuple[int, ...] | None = None,
     Weight bytes count int8 weights, int32 bias and the per-channel multiplier and shift words;
     the arena is planned over the int8 activation sizes exactly as ``build`` will plan it.
     """
-    g = import_model(model, example_shape, c_identifier(model.stem), trust_pickle)
+    return int8_estimate(import_model(model, example_shape, c_identifier(model.stem),
+                                      trust_pickle))
+
+
+def int8_estimate(g: Graph) -> dict[str, Any]:
+    """``analyze``'s figures for an imported float graph."""
     layers = []
     for n in g.nodes:
         consts = [v for v in n.inputs[1:] if v is not None and v.is_const]
@@ -336,6 +362,48 @@ def analyze(model: Path, example_shape: tuple[int, ...] | None = None,
         "output_bytes": g.outputs[0].size,
         "arena_bytes": plan.arena_bytes,
     }
+
+
+FIT_KEYS = ("weight_bytes", "arena_bytes", "input_bytes", "output_bytes")
+
+
+def _target_board(opts: BuildOptions) -> Any:
+    """The firmware board a build is for, or None for a host build."""
+    if opts.target == "host" and opts.board is None:
+        return None
+    from .firmware.boards import load_board
+    from .firmware.integration import resolve
+
+    return load_board(resolve(opts.target, opts.board)[1])
+
+
+def _program_weight_bytes(ep: Any) -> int:
+    """A lower bound of the int8 weight bytes: one byte per conv / linear weight element.
+
+    Read from the ExportedProgram's tensors, so a model far too large for the board is refused
+    in seconds, before the import copies every weight.
+    """
+    tensors = list(ep.state_dict.values()) + list(ep.constants.values())
+    return sum(int(t.numel()) for t in tensors
+               if hasattr(t, "numel") and getattr(t, "ndim", 0) >= 2
+               and t.is_floating_point())
+
+
+def _refuse_unfit(board: Any, name: str, *, weight_bytes: int, arena_bytes: int = 0,
+                  input_bytes: int = 0, output_bytes: int = 0, layers: int = 0,
+                  kernel_files: int = 1) -> None:
+    from .firmware.build import estimate_fit
+
+    fit = estimate_fit(board, weight_bytes=weight_bytes, arena_bytes=arena_bytes,
+                       input_bytes=input_bytes, output_bytes=output_bytes, layers=layers,
+                       kernel_files=kernel_files)
+    problems = fit.problems()
+    if problems:
+        raise SlimgenError(
+            f"model '{name}' does not fit board {board.name} (int8 estimate, before "
+            "compiling):\n  " + "\n  ".join(problems),
+            "Pick a board with more memory ('slimgen analyze MODEL --board B' shows the "
+            "figures), or shrink the model (slimgen compress, smaller layers).")
 
 
 # -- verification ------------------------------------------------------------------------------
@@ -374,7 +442,7 @@ def host_library(out: Path) -> tuple[Any, Any, dict[str, Any]]:
     """Compile OUT's C (model + its kernels) into a cached shared library; return (ffi, lib)."""
     import cffi
 
-    from .build.host import cdef_text, compile_shared
+    from .build.host import CompileError, cdef_text, compile_shared, default_cc
 
     rep = json.loads((out / "report.json").read_text())
     name = rep["name"]
@@ -385,8 +453,18 @@ def host_library(out: Path) -> tuple[Any, Any, dict[str, Any]]:
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "slimgen" / "host"
     cache.mkdir(parents=True, exist_ok=True)
     so = cache / f"{name}-{h.hexdigest()[:20]}.so"
-    compile_shared(sources, so, include_dirs=[out, out / "kernels" / "include",
-                                              out / "kernels" / "src"])
+    cc = default_cc()
+    if shutil.which(cc) is None:
+        raise SlimgenError(f"the C compiler {cc!r} (CC, default cc) is not on PATH; verify "
+                           "compiles OUT's C on the host.",
+                           "Install it: apt-get install gcc (Debian package gcc), or set CC.")
+    try:
+        compile_shared(sources, so, include_dirs=[out, out / "kernels" / "include",
+                                                  out / "kernels" / "src"])
+    except CompileError as e:
+        raise SlimgenError(f"the C in {out} does not compile on the host:\n{e.output[-2000:]}",
+                           "Rebuild the folder with 'slimgen build'; if it is unmodified, this "
+                           "is a slimgen bug: please report it.") from None
     ffi = cffi.FFI()
     ffi.cdef(cdef_text([out / "kernels" / "include" / "sg_types.h"]))
     ffi.cdef(f"sg_status {name}_run(const int8_t *input, int8_t *output, uint8_t *arena);")

@@ -16,6 +16,13 @@ def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
     if path.is_dir() or path.stat().st_size == 0:
         raise InputError(f"{what} file {path} is empty or a folder.",
                          "Write it with numpy.savez(path, x=samples).")
+    if not zipfile.is_zipfile(path):
+        # np.load would try the bytes as a .npy or a pickle and suggest allow_pickle: never.
+        raise InputError(
+            f"{what} file {path} is not a .npz archive (not a zip file: truncated, corrupt, or "
+            "another format such as .npy or pickle).",
+            "Write it with numpy.savez(path, x=samples).",
+        )
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}

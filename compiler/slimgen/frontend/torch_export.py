@@ -80,6 +80,12 @@ class _Importer:
                     "W or F); slimgen generates code for one input size.",
                 )
             shape.append(d)
+        if 0 in shape[1:]:
+            raise UnsupportedError(
+                f"{self.origin(fx)} produces a zero-sized tensor {tuple(shape)}.",
+                "Every layer needs at least one channel, feature and pixel; remove the empty "
+                "layer or give it a size.",
+            )
         return tuple(shape)
 
     def act(self, fx: Any, arg: Any) -> Value:
@@ -538,6 +544,12 @@ def import_program(ep: Any, name: str) -> Graph:
                         raise InputError(
                             f"the model's tensor {fx.name} contains NaN or Inf values.",
                             "Fix the training run that produced them before exporting.",
+                        )
+                    if arr.size == 0:
+                        raise UnsupportedError(
+                            f"the model's tensor {fx.name} is zero-sized {arr.shape}.",
+                            "Every layer needs at least one channel and feature; remove the "
+                            "empty layer or give it a size.",
                         )
                     im.env[fx.name] = Value(fx.name, arr.shape, "f32", arr)
                 else:
