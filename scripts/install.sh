@@ -15,4 +15,4 @@ PY="${PYTHON:-python3}"
 # torch first, pinned: the local CPU wheel. Letting pip resolve 'torch' from the registry for the
 # package's own requirement would pull several GB of CUDA libraries.
 "$PY" -m pip install -q torch==2.13.0
-"$PY" -m pip install -q -e ".[test,examples]"
+"$PY" -m pip install -q -e ".[test,examples,compress]"
