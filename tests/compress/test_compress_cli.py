@@ -92,3 +92,31 @@ def test_sweep_writes_one_model_per_sparsity_and_a_plot(digits_cnn, digits_npz, 
     acc = [s["float"]["accuracy"] for s in rep["stages"]]
     assert len(acc) == 3 and acc[1] >= acc[2] - 0.02  # more sparsity never helps much
     assert torch.export.load(str(out)) is not None
+
+
+def test_data_function_and_mse_loss(tmp_path, monkeypatch):
+    """--data module:function (DataLoaders) and --loss mse on a small autoencoder."""
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((256, 4)) @ rng.standard_normal((4, 16))).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    (tmp_path / "ae_data.py").write_text(
+        "import numpy as np, torch\n"
+        "from pathlib import Path\n"
+        "from torch.utils.data import DataLoader, TensorDataset\n"
+        "def loaders():\n"
+        "    x = torch.from_numpy(np.load(Path(__file__).with_name('x.npy')))\n"
+        "    ds = TensorDataset(x, x)\n"
+        "    return DataLoader(ds, batch_size=32, shuffle=True), DataLoader(ds, batch_size=64)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    torch.manual_seed(0)
+    ae = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 16))
+    model = save_pt2(ae, tmp_path / "ae.pt2", (1, 16))
+    code, log = run(str(model), "--data", "ae_data:loaders", "--loss", "mse", "-o",
+                    str(tmp_path / "ae_small.pt2"), "--sparsity", "0.5", "--epochs", "20")
+    assert code == 0, log
+    rep = json.loads((tmp_path / "ae_small.report.json").read_text())
+    base, pruned = rep["stages"]
+    assert rep["metric"] == "mse"
+    assert pruned["float"]["loss"] < base["float"]["loss"]  # an untrained AE only improves
+    assert pruned["int8"]["loss"] < base["int8"]["loss"]
+    assert pruned["nonzero_weights"] <= 0.5 * base["nonzero_weights"] + 1

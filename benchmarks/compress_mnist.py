@@ -1,0 +1,173 @@
+"""Full-size `slimgen compress` benchmarks on MNIST (minutes on a CPU; not run in CI).
+
+    python3 benchmarks/compress_mnist.py lenet     # LeNet-300-100 pruned to 8 % of its weights
+    python3 benchmarks/compress_mnist.py distill   # Hinton-style ensemble distillation vs alone
+
+Every compression step is a `slimgen compress` command line (printed, so the figures can be
+reproduced by hand); the data (../shared/data/mnist, IDX) and all models are written to --work,
+never into the repository. Results are printed and saved as RESULTS.json in --work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import itertools
+import json
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+REPO = Path(__file__).resolve().parents[1]
+MNIST = REPO.parent / "shared" / "data" / "mnist"
+
+
+def load_mnist(root: Path) -> tuple[np.ndarray, ...]:
+    def read(name: str) -> bytes:
+        with gzip.open(root / name) as f:
+            return f.read()
+
+    def images(name: str) -> np.ndarray:
+        raw = np.frombuffer(read(name), np.uint8, offset=16)
+        return (raw.reshape(-1, 1, 28, 28) / 255.0).astype(np.float32)
+
+    def labels(name: str) -> np.ndarray:
+        return np.frombuffer(read(name), np.uint8, offset=8).astype(np.int64)
+
+    return (images("train-images-idx3-ubyte.gz"), labels("train-labels-idx1-ubyte.gz"),
+            images("t10k-images-idx3-ubyte.gz"), labels("t10k-labels-idx1-ubyte.gz"))
+
+
+def mlp(*widths: int, dropout: float = 0.0) -> nn.Module:
+    layers: list[nn.Module] = [nn.Flatten()]
+    for a, b in itertools.pairwise(widths):
+        layers.append(nn.Linear(a, b))
+        if b != widths[-1]:
+            layers += [nn.ReLU()] + ([nn.Dropout(dropout)] if dropout else [])
+    return nn.Sequential(*layers)
+
+
+def train(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, seed: int,
+          lr: float = 1e-3, batch: int = 128) -> nn.Module:
+    torch.manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * (len(x) // batch + 1))
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    model.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(x))
+        for i in range(0, len(x), batch):
+            idx = perm[i:i + batch]
+            loss = F.cross_entropy(model(xt[idx]), yt[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    return model.eval()
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    return float((model(torch.from_numpy(x)).argmax(1).numpy() == y).mean())
+
+
+def save(model: nn.Module, path: Path) -> Path:
+    torch.export.save(torch.export.export(model.eval(), (torch.zeros(1, 1, 28, 28),)), str(path))
+    return path
+
+
+def compress(args: list[str], log: list[dict]) -> dict:
+    cmd = ["slimgen", "compress", *args, "-q"]
+    print("$", shlex.join(cmd), flush=True)
+    t = time.time()
+    subprocess.run(cmd, check=True)
+    out = Path(args[args.index("-o") + 1])
+    rep = json.loads(out.with_name(out.stem + ".report.json").read_text())
+    log.append({"command": shlex.join(cmd), "seconds": round(time.time() - t),
+                "stages": [{k: s[k] for k in ("stage", "float", "int8", "params",
+                                              "nonzero_weights", "weight_bytes")}
+                           for s in rep["stages"]], "layers": rep["layers"]})
+    for s in rep["stages"]:
+        print(f"  {s['stage']:<28} float {100 * s['float']['accuracy']:.2f} %  int8 "
+              f"{100 * s['int8']['accuracy']:.2f} %  non-zero {s['nonzero_weights']:,} / "
+              f"{s['params']:,}", flush=True)
+    return rep
+
+
+def lenet(work: Path, data: Path, d: dict, a: argparse.Namespace, log: list[dict]) -> None:
+    """LeNet-300-100 (Han et al. 2015): dense training, then gradual global pruning to 92 %."""
+    dense = work / "lenet_dense.pt2"
+    if not dense.exists():
+        m = train(mlp(784, 300, 100, 10), d["x_train"], d["y_train"], a.dense_epochs, 0)
+        print(f"dense LeNet-300-100: {100 * accuracy(m, d['x_test'], d['y_test']):.2f} %")
+        save(m, dense)
+    compress([str(dense), "--data", str(data), "-o", str(work / "lenet_sparse.pt2"),
+              "--sparsity", str(a.sparsity), "--scope", "global", "--epochs", str(a.epochs),
+              "--prune-steps", "20", "--batch-size", "128", "--qat", "--qat-epochs", "2"], log)
+
+
+def distill(work: Path, data: Path, d: dict, a: argparse.Namespace, log: list[dict]) -> None:
+    """An ensemble of wide dropout MLPs teaches a small MLP; the same student trained alone
+    (alpha 0: labels only) for the same epochs from the same initialisation is the baseline."""
+    teachers = []
+    for s in range(a.teachers):
+        p = work / f"teacher{s}.pt2"
+        if not p.exists():
+            m = train(mlp(784, 1200, 1200, 10, dropout=0.3), d["x_train"], d["y_train"],
+                      a.teacher_epochs, 100 + s)
+            print(f"teacher {s}: {100 * accuracy(m, d['x_test'], d['y_test']):.2f} %", flush=True)
+            save(m, p)
+        teachers.append(p)
+    torch.manual_seed(7)
+    student = save(mlp(784, a.student_width, 10), work / "student_init.pt2")
+    common = [str(teachers[0]), "--data", str(data), "--student", str(student),
+              "--distill-epochs", str(a.student_epochs), "--batch-size", "128"]
+    for t in teachers:
+        common += ["--teacher", str(t)]
+    compress(common + ["-o", str(work / "student_alone.pt2"), "--alpha", "0"], log)
+    compress(common + ["-o", str(work / "student_kd.pt2"), "--alpha", "0.9", "--temperature",
+                       str(a.temperature)], log)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("part", choices=["lenet", "distill", "all"])
+    ap.add_argument("--work", type=Path, default=Path("/tmp/slimgen-bench-mnist"))
+    ap.add_argument("--mnist", type=Path, default=MNIST)
+    ap.add_argument("--dense-epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=20, help="pruning fine-tune epochs")
+    ap.add_argument("--sparsity", type=float, default=0.92)
+    ap.add_argument("--teachers", type=int, default=2)
+    ap.add_argument("--teacher-epochs", type=int, default=8)
+    ap.add_argument("--student-width", type=int, default=30)
+    ap.add_argument("--student-epochs", type=int, default=8)
+    ap.add_argument("--temperature", type=float, default=4.0)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    if not a.mnist.is_dir():
+        print(f"MNIST not found at {a.mnist}", file=sys.stderr)
+        return 2
+    a.work.mkdir(parents=True, exist_ok=True)
+    xtr, ytr, xte, yte = load_mnist(a.mnist)
+    d = {"x_train": xtr, "y_train": ytr, "x_test": xte, "y_test": yte}
+    data = a.work / "mnist.npz"
+    if not data.exists():
+        np.savez(data, **d)
+    log: list[dict] = []
+    if a.part in ("lenet", "all"):
+        lenet(a.work, data, d, a, log)
+    if a.part in ("distill", "all"):
+        distill(a.work, data, d, a, log)
+    (a.work / f"RESULTS-{a.part}.json").write_text(json.dumps(log, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
