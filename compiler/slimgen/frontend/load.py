@@ -60,6 +60,49 @@ def _kind(path: Path) -> str:
     return "unknown"
 
 
+class _PickleRefused(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _no_pickles(torch: Any, trusted: bool) -> Any:
+    """torch.export.load unpickles parts of a .pt2 with ``weights_only=False`` (weights or
+    constants marked ``use_pickle``, opaque constants, and sample inputs on a fallback path), so
+    a crafted .pt2 runs code on load. Unless the user trusts pickles, every torch.load inside
+    is forced to torch's restricted weights-only unpickler and plain unpickling is refused.
+    """
+    if trusted:
+        yield
+        return
+    import importlib
+
+    package = importlib.import_module("torch.export.pt2_archive._package")
+    real_load, real_pickle = torch.load, package.pickle
+    real_obj = getattr(torch._C, "_pickle_load_obj", None)
+
+    def weights_only_load(f: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs["weights_only"] = True
+        return real_load(f, *args, **kwargs)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise _PickleRefused()
+
+    class _Pickle:
+        def __getattr__(self, name: str) -> Any:
+            return refuse if name in ("load", "loads", "Unpickler") else getattr(real_pickle,
+                                                                                name)
+
+    torch.load, package.pickle = weights_only_load, _Pickle()
+    if real_obj is not None:
+        torch._C._pickle_load_obj = refuse
+    try:
+        yield
+    finally:
+        torch.load, package.pickle = real_load, real_pickle
+        if real_obj is not None:
+            torch._C._pickle_load_obj = real_obj
+
+
 def load_program(path: Path, *, example_shape: tuple[int, ...] | None, trust_pickle: bool) -> Any:
     """Return an ExportedProgram for the model at ``path``."""
     torch = _torch()
@@ -80,19 +123,47 @@ def load_program(path: Path, *, example_shape: tuple[int, ...] | None, trust_pic
     try:
         with _quiet():
             if kind == "pt2":
-                return torch.export.load(str(path))
+                with _no_pickles(torch, trust_pickle):
+                    return torch.export.load(str(path))
             if kind == "torchscript":
                 return _from_torchscript(torch, path, example_shape)
             return _from_pickle(torch, path, example_shape, trust_pickle)
     except (InputError, UnsupportedError):
         raise
     except Exception as e:  # torch raises many types for a damaged archive
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if not _refused_pickle(e):
+            raise _load_error(path, kind, e) from None
         raise InputError(
-            f"could not load {path} as a {kind} model: {msg[:300]}",
-            "The file may be truncated or corrupt, or saved by an incompatible torch version; "
-            "re-export it with torch.export.save.",
+            f"{path} holds pickled Python objects (weights, constants or sample inputs saved "
+            "with pickle). Loading them runs arbitrary code stored in the file, so slimgen does "
+            "not load them by default.",
+            "If you trust the file, pass --trust-pickle; better, re-export plain tensors with "
+            "torch.export.save(torch.export.export(model, (x,)), 'model.pt2').",
         ) from None
+
+
+def _refused_pickle(e: BaseException | None) -> bool:
+    """torch wraps the loader's exceptions, and the weights-only unpickler rejects unknown
+    globals with its own UnpicklingError: either means a pickle that needs trust."""
+    import pickle
+
+    seen = 0
+    while e is not None and seen < 20:
+        if isinstance(e, (_PickleRefused, pickle.UnpicklingError)):
+            return True
+        e = e.__cause__ or e.__context__
+        seen += 1
+    return False
+
+
+def _load_error(path: Path, kind: str, e: Exception) -> InputError:
+    # torch raises many types for a damaged archive
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return InputError(
+        f"could not load {path} as a {kind} model: {msg[:300]}",
+        "The file may be truncated or corrupt, or saved by an incompatible torch version; "
+        "re-export it with torch.export.save.",
+    )
 
 
 def _example(torch: Any, example_shape: tuple[int, ...] | None, path: Path, why: str) -> Any:
