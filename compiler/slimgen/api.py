@@ -409,6 +409,8 @@ def _refuse_unfit(board: Any, name: str, *, weight_bytes: int, arena_bytes: int 
 # -- verification ------------------------------------------------------------------------------
 
 def load_built(out: Path) -> tuple[Graph, Graph, dict[str, Any]]:
+    """The float graph, the integer graph and the report of a build folder, checked for
+    consistency: a damaged or hand-edited folder is an InputError, never a crash later."""
     if not (out / MARKER).is_file() or not (out / "report.json").is_file():
         raise InputError(f"{out} is not a slimgen build folder (no {MARKER}).",
                          "Pass the folder written by 'slimgen build ... -o OUT'.")
@@ -416,17 +418,57 @@ def load_built(out: Path) -> tuple[Graph, Graph, dict[str, Any]]:
         fg = load_graph(out / "slimgen", "float")
         qg = load_graph(out / "slimgen", "quant")
         rep = json.loads((out / "report.json").read_text())
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise InputError(f"the build folder {out} is damaged ({e}).",
+        _check_built(out, fg, qg, rep)
+    except (OSError, ValueError, KeyError, TypeError, AssertionError, RecursionError) as e:
+        raise InputError(f"the build folder {out} is damaged ({str(e)[:300]}).",
                          "Rebuild it with 'slimgen build'.") from None
     return fg, qg, rep
+
+
+def _check_built(out: Path, fg: Graph, qg: Graph, rep: Any) -> None:
+    """What verify and run rely on before they allocate buffers or call the C."""
+    for g, stage in ((fg, "float"), (qg, "quant")):
+        assert g.stage == stage, f"{stage} graph has stage {g.stage!r}"
+        assert len(g.inputs) == 1 and len(g.outputs) == 1, f"{stage} graph inputs/outputs"
+        verify_graph(g)
+        shape = tuple(g.input_torch_shape)
+        want = {"nchw": shape[1:] + shape[:1] if len(shape) == 3 else None,
+                "nhwc": shape if len(shape) == 3 else None,  # .tflite models
+                "flat": shape if len(shape) == 1 else None}.get(g.input_layout)
+        assert want is not None and want == g.inputs[0].shape, f"{stage} graph input shape"
+        assert g.output_layout in ("nhwc", "flat"), f"{stage} graph output layout"
+    assert fg.input_torch_shape == qg.input_torch_shape, "float and int8 input shapes differ"
+    assert fg.outputs[0].shape == qg.outputs[0].shape, "float and int8 output shapes differ"
+    for v in (qg.inputs[0], qg.outputs[0]):
+        assert v.q is not None and np.isfinite(v.q.scale) and v.q.scale > 0, "input/output q"
+    assert isinstance(rep, dict) and rep.get("name") == qg.name, "report name"
+    assert isinstance(qg.name, str) and c_identifier(qg.name) == qg.name, "model name"
+    assert rep["output"]["bytes"] == qg.outputs[0].size, "report output bytes"
+    arena = rep["arena_bytes"]
+    assert type(arena) is int and 0 <= arena < 1 << 31, "report arena bytes"
+    header = (out / "model.h").read_text()
+    assert f"#define {qg.name.upper()}_ARENA_BYTES {arena}\n" in header, "model.h arena size"
+
+
+def _run_reference(fn: Callable[..., np.ndarray], g: Graph, x: np.ndarray,
+                   out: Path) -> np.ndarray:
+    """The integer or float reference on a graph read from ``out``; a hand-edited graph can
+    pass load_built's checks and still be nonsense, which is the folder's fault, not a bug."""
+    try:
+        return fn(g, x)
+    except (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError, AssertionError,
+            AttributeError, OverflowError, MemoryError) as e:
+        raise InputError(f"the {g.stage} graph in {out}/slimgen cannot be run "
+                         f"({type(e).__name__}: {str(e)[:200]}); the folder is damaged or was "
+                         "edited.", "Rebuild it with 'slimgen build'; if it is unmodified, this "
+                         "is a slimgen bug: please report it.") from None
 
 
 def reference_outputs(out: Path, x: np.ndarray) -> np.ndarray:
     """Integer-reference int8 outputs (N, output bytes) for float or int8 inputs in model layout."""
     _, qg, _ = load_built(out)
     xq = quantize_inputs(qg, x, out)
-    return interp.run(qg, xq).reshape(len(xq), -1)
+    return _run_reference(interp.run, qg, xq, out).reshape(len(xq), -1)
 
 
 def quantize_inputs(qg: Graph, x: np.ndarray, path: Path) -> np.ndarray:
@@ -506,7 +548,7 @@ def verify(out: Path, inputs: Path, progress: Progress = _noop) -> dict[str, Any
                              "Save integer class labels, -1 for none.")
     xq = quantize_inputs(qg, x, inputs)
     progress("reference", 0, 1)
-    ref_q = interp.run(qg, xq).reshape(len(x), -1)
+    ref_q = _run_reference(interp.run, qg, xq, out).reshape(len(x), -1)
     progress("reference", 1, 1)
     progress("host C", 0, 1)
     c_q = run_host(out, xq)
@@ -524,7 +566,7 @@ def verify(out: Path, inputs: Path, progress: Progress = _noop) -> dict[str, Any
     deq = oq.dequantize(ref_q)
     if x.dtype != np.int8:
         xf = to_ir_layout(x, fg, inputs, "input")
-        yf = float_interp.run(fg, xf).reshape(len(x), -1)
+        yf = _run_reference(float_interp.run, fg, xf, out).reshape(len(x), -1)
         num = (yf * deq).sum(axis=1)
         den = np.linalg.norm(yf, axis=1) * np.linalg.norm(deq, axis=1)
         cos = np.where(den > 0, num / np.where(den > 0, den, 1), 1.0)
