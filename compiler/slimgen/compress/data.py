@@ -126,6 +126,11 @@ def check_against_model(data: Data, model: Any, loss: str, in_shape: tuple[int, 
     must match.
     """
     x0, y0 = next(iter(data.train))
+    for name, loader in (("test", data.test), ("validation", data.val)):
+        xt, _ = next(iter(loader))
+        if tuple(xt.shape[1:]) != tuple(x0.shape[1:]):
+            raise InputError(f"{name} samples have shape {tuple(xt.shape[1:])} but training "
+                             f"samples {tuple(x0.shape[1:])}.", "Save every split alike.")
     if in_shape is not None and tuple(x0.shape[1:]) != tuple(in_shape[1:]):
         raise InputError(f"training samples have shape {tuple(x0.shape[1:])} per sample but the "
                          f"{what} takes {tuple(in_shape[1:])}.",
@@ -146,7 +151,8 @@ def check_against_model(data: Data, model: Any, loss: str, in_shape: tuple[int, 
         if out.dim() != 2:
             raise InputError(f"the {what} outputs shape {tuple(out.shape)}; cross-entropy needs "
                              "(batch, classes) logits.", "Use --loss mse for other outputs.")
-        for name, loader in (("train", data.train), ("test", data.test)):
+        for name, loader in (("train", data.train), ("test", data.test),
+                             ("validation", data.val)):
             lo, hi = _label_range(loader)
             if lo < 0 or hi >= n_out:
                 raise InputError(f"{name} labels range over [{lo}, {hi}] but the {what} has "

@@ -167,6 +167,8 @@ def _measure(stage: str, gm: fx.GraphModule, data: Data, o: CompressOptions,
              ranges: dict[str, tuple[float, float]] | None = None, **extra: Any) -> dict[str, Any]:
     rec = {"stage": stage, **extra, "float": evaluate(gm, data.test, o.loss, o.device),
            "int8": int8_metrics(gm, data, o.loss, ranges)}
+    if data.val is not data.test:
+        rec["float_val"] = evaluate(gm, data.val, o.loss, o.device)
     rec.update(size_of(gm, data.example))
     return rec
 
