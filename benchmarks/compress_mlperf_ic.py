@@ -24,8 +24,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from examples.mlperf_tiny import weights  # noqa: E402
-from examples.mlperf_tiny.evaluate import split  # noqa: E402
+from examples.mlperf_tiny import weights
+from examples.mlperf_tiny.evaluate import split
 
 
 def main(argv: list[str] | None = None) -> int:
