@@ -25,13 +25,20 @@ def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
         )
     try:
         with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+            arrays = {k: z[k] for k in z.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as e:
         raise InputError(
             f"{what} file {path} is not a readable .npz archive ({type(e).__name__}: "
             f"{str(e)[:200]}); it may be truncated or hold pickled objects.",
             "Write it with numpy.savez(path, x=samples) using plain numeric arrays.",
         ) from None
+    # A member that is not a valid .npy (bad magic) comes back as raw bytes, not an error.
+    bad = sorted(k for k, v in arrays.items() if not isinstance(v, np.ndarray))
+    if bad:
+        raise InputError(f"{what} file {path} holds members that are not numpy arrays "
+                         f"({', '.join(bad)[:200]}); it may be corrupt.",
+                         "Write it with numpy.savez(path, x=samples).")
+    return arrays
 
 
 def samples(arrays: dict[str, np.ndarray], path: Path, what: str, key: str = "x",
