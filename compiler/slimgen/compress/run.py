@@ -258,7 +258,7 @@ def qat_run(gm: fx.GraphModule, data: Data, o: CompressOptions, teachers: Teache
 
     fit(gm, data.train, o.qat_epochs, loss=o.loss, lr=o.qat_lr, device=o.device,
         teachers=teachers, alpha=o.alpha, temperature=o.temperature, after_step=after,
-        progress=progress, name="qat", seed=o.seed)
+        progress=progress, name="qat", seed=o.seed, freeze_bn=True)
     qatmod.freeze_ranges(gm)
     learned = qatmod.ranges(gm)
     qatmod.remove(gm, ins)

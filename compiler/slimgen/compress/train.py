@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import fx
 
 from .distill import Teachers, kd_loss
-from .model import set_training
+from .model import set_training, switches
 
 Hook = Callable[[int], None]  # called after every optimizer step with the global step number
 
@@ -55,8 +55,11 @@ class Progress:
 def fit(gm: fx.GraphModule, train: Any, epochs: int, *, loss: str, lr: float, device: str,
         teachers: Teachers | None = None, alpha: float = 0.5, temperature: float = 4.0,
         after_step: Hook | None = None, progress: Progress | None = None, name: str = "train",
-        seed: int = 0) -> int:
-    """Adam for ``epochs`` over ``train``; returns the number of optimizer steps taken."""
+        seed: int = 0, freeze_bn: bool = False) -> int:
+    """Adam for ``epochs`` over ``train``; returns the number of optimizer steps taken.
+
+    ``freeze_bn`` keeps BatchNorm on its running statistics (QAT folds them into the weights).
+    """
     torch.manual_seed(seed)
     params = [p for p in gm.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr)
@@ -64,6 +67,9 @@ def fit(gm: fx.GraphModule, train: Any, epochs: int, *, loss: str, lr: float, de
     step = 0
     task = progress.task(name, epochs * _len(train)) if progress else None
     set_training(gm, True)
+    if freeze_bn:
+        for m in switches(gm):
+            m.training = m.kind == "dropout"
     try:
         for _ in range(epochs):
             for x, y in train:
