@@ -51,12 +51,12 @@ OP_NAMES = {
     98: "LEAKY_RELU", 114: "QUANTIZE", 117: "HARD_SWISH",
 }
 SUPPORTED = ("CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, AVERAGE_POOL_2D, MAX_POOL_2D, ADD, "
-             "SOFTMAX, RESHAPE, PAD (before a convolution), QUANTIZE / DEQUANTIZE at the model's "
-             "input and output")
+             "SOFTMAX, RESHAPE, MEAN over height and width, PAD (before a convolution), "
+             "QUANTIZE / DEQUANTIZE at the model's input and output")
 _TYPES = {0: ("f32", 4), 2: ("i32", 4), 3: ("u8", 1), 4: ("i64", 8), 7: ("i16", 2), 9: ("i8", 1)}
 _NP = {"f32": "<f4", "i32": "<i4", "u8": "u1", "i64": "<i8", "i16": "<i2", "i8": "i1"}
 #: BuiltinOptions union member each operator's options must be.
-_OPTIONS_TYPE = {3: 1, 4: 2, 1: 5, 17: 5, 9: 8, 25: 9, 0: 11}
+_OPTIONS_TYPE = {3: 1, 4: 2, 1: 5, 17: 5, 9: 8, 25: 9, 0: 11, 40: 27}
 _ACTS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
 MAX_DIM = 1 << 16
 MAX_ELEMENTS = 1 << 26
@@ -584,6 +584,45 @@ class _Importer:
         ti = op.inputs[0]
         # PAD fills with the zero point, exactly the taps a convolution skips: fuse it.
         self.pads[op.outputs[0]] = (ti, pad)
+
+    def op_mean(self, op: Operator) -> None:
+        x = self.input_of(op)
+        axes = self.const(op, 1, "i32").data
+        assert axes is not None and x.q is not None
+        resolved = sorted({int(a) % 4 for a in axes.reshape(-1)})
+        if len(x.shape) != 3 or resolved != [1, 2] or axes.size != 2:
+            raise self.unsupported(op, f"averages axes {axes.reshape(-1).tolist()} of a "
+                                   f"{[1, *x.shape]} tensor; slimgen supports the global mean "
+                                   "over height and width.")
+        h, w, c = x.shape
+        out_t = self.m.tensors[op.outputs[0]]
+        if math.prod(out_t.shape) != c:
+            raise InputError(f"{self.path}: operator {op.index} (MEAN) declares output shape "
+                             f"{list(out_t.shape)} for {c} channels.", "Re-convert the model.")
+        oq = self.qparams(out_t, op)
+        n = h * w
+        mult, shift = self._mean_multiplier(x.q.scale / oq.scale, n, op)
+        # TFLM's int8 MEAN is sum(x - zp_in) requantized by (s_in / s_out) / n, with the 1/n
+        # folded into the multiplier: exactly a depthwise HxW convolution with unit weights.
+        rq = Requant(mult=np.full(c, mult), shift=np.full(c, shift), in_offset=-x.q.zero_point,
+                     out_offset=oq.zero_point, act_min=-128, act_max=127)
+        attrs = ConvAttrs(kernel=(h, w), stride=(1, 1), pad=(0, 0, 0, 0), depthwise=True, rq=rq)
+        ones = Value(f"t{op.outputs[0]}_ones", (h, w, c), "i8", np.ones((h, w, c), np.int8))
+        ones.scales = np.full(c, 1.0 / n)  # type: ignore[attr-defined]
+        self.emit(op, "dwconv2d", [x, ones, Value(f"t{op.outputs[0]}_bias", (c,), "i32",
+                                                  np.zeros(c, np.int32))], attrs)
+        out = self.values[op.outputs[0]]
+        out.shape = (1, 1, c)
+
+    def _mean_multiplier(self, real: float, n: int, op: Operator) -> tuple[int, int]:
+        """TFLite's QuantizedMeanOrSum: QuantizeMultiplier(s_in / s_out), then 1/n folded in as
+        ``(mult << s) / n`` (truncating) with ``s = min(floor(log2 n), 32, 31 + shift)``."""
+        try:
+            mult, shift = _qm(real)
+        except ValueError as e:
+            raise self.unsupported(op, f"has scales slimgen cannot represent ({e}).") from None
+        s = min(n.bit_length() - 1, 32, 31 + shift)
+        return (mult << s) // n, shift - s
 
     def op_quantize(self, op: Operator) -> None:
         raise self.unsupported(op, "requantizes inside the model; slimgen accepts QUANTIZE only "
