@@ -120,7 +120,7 @@ def distill(work: Path, data: Path, d: dict, a: argparse.Namespace, log: list[di
     for s in range(a.teachers):
         p = work / f"teacher{s}.pt2"
         if not p.exists():
-            m = train(mlp(784, 1200, 1200, 10, dropout=0.3), d["x_train"], d["y_train"],
+            m = train(mlp(784, a.teacher_width, a.teacher_width, 10, dropout=0.3), d["x_train"], d["y_train"],
                       a.teacher_epochs, 100 + s)
             print(f"teacher {s}: {100 * accuracy(m, d['x_test'], d['y_test']):.2f} %", flush=True)
             save(m, p)
@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sparsity", type=float, default=0.92)
     ap.add_argument("--teachers", type=int, default=2)
     ap.add_argument("--teacher-epochs", type=int, default=8)
+    ap.add_argument("--teacher-width", type=int, default=1200)
     ap.add_argument("--student-width", type=int, default=30)
     ap.add_argument("--student-epochs", type=int, default=8)
     ap.add_argument("--temperature", type=float, default=4.0)
