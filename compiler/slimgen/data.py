@@ -24,9 +24,14 @@ def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
             "Write it with numpy.savez(path, x=samples).",
         )
     try:
+        _check_headers(path)
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as e:
+    except InputError:
+        raise
+    # numpy parses .npy headers with ast and tokenize: a damaged header raises SyntaxError or
+    # tokenize.TokenError as well as ValueError; any failure here means a bad file.
+    except Exception as e:  # noqa: BLE001
         raise InputError(
             f"{what} file {path} is not a readable .npz archive ({type(e).__name__}: "
             f"{str(e)[:200]}); it may be truncated or hold pickled objects.",
@@ -39,6 +44,26 @@ def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
                          f"({', '.join(bad)[:200]}); it may be corrupt.",
                          "Write it with numpy.savez(path, x=samples).")
     return arrays
+
+
+def _check_headers(path: Path) -> None:
+    """Refuse a member whose header promises more data than the member holds: np.load
+    allocates what the header says before reading, so a 1 KB file could ask for terabytes."""
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with z.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read(f)
+            need = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            if need > info.file_size:
+                raise InputError(
+                    f"{path}: member {info.filename} declares shape {shape} of {dtype} "
+                    f"({need:,} bytes) but holds {info.file_size:,} bytes; it is corrupt.",
+                    "Write it with numpy.savez(path, x=samples).")
 
 
 def samples(arrays: dict[str, np.ndarray], path: Path, what: str, key: str = "x",

@@ -26,11 +26,11 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from slimgen import api
 from slimgen.data import load_npz, samples
 from slimgen.errors import SlimgenError
 from slimgen.frontend.load import load_program
+
 from tests.e2e.test_cli import Tiny
 from tests.pipeline import random_inputs, write_npz
 from tests.robustness.conftest import SHAPE
@@ -141,12 +141,37 @@ def npz_bytes(tmp_path_factory) -> bytes:
 
 
 def test_npz_member_with_bad_magic(tmp_path):
-    """Regression (found by test_fuzz_npz_bytes): a member whose .npy magic is damaged comes
-    back from np.load as raw bytes; samples() crashed on bytes.dtype."""
+    """Regression (found by test_fuzz_npz_bytes): a member that is not a .npy (its magic
+    damaged, or no .npy in its name) comes back from np.load as raw bytes; samples() crashed on
+    bytes.dtype."""
     p = tmp_path / "f.npz"
     with zipfile.ZipFile(p, "w") as z:
-        z.writestr("x.npy", np.lib.format.MAGIC_PREFIX[1:] + b"\x01\x00rest")
+        z.writestr("x", np.lib.format.MAGIC_PREFIX[1:] + b"\x01\x00rest")
     with pytest.raises(SlimgenError, match="not numpy arrays"):
+        read_calibration(p)
+
+
+def test_npz_header_that_does_not_parse(npz_bytes, tmp_path):
+    """Regression (found by a 300-example run): a .npy header missing its opening brace made
+    numpy's header parser raise tokenize.TokenError, which escaped as an internal error."""
+    p = tmp_path / "f.npz"
+    header = b"\x93NUMPY\x01\x00v\x00'descr': '<f4', 'fortran_order': False, 'shape': (3,), }"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("x.npy", header.ljust(128, b" ")[:127] + b"\n" + bytes(12))
+    with pytest.raises(SlimgenError, match="not a readable .npz"):
+        read_calibration(p)
+
+
+def test_npz_header_promising_terabytes(tmp_path):
+    """np.load allocates what a header declares before reading: a 200-byte file must not ask
+    for 4 TB."""
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "<f4", "fortran_order": False, "shape": (10 ** 6, 10 ** 6)})
+    p = tmp_path / "f.npz"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("x.npy", buf.getvalue() + bytes(16))
+    with pytest.raises(SlimgenError, match="declares shape"):
         read_calibration(p)
 
 
@@ -199,6 +224,18 @@ def load_and_import(path: Path) -> Any:
     return api.import_model_from_program(ep, "m")
 
 
+def test_model_zip_with_damaged_central_directory(model_files, tmp_path):
+    """Regression (found by a 300-example run): zipfile.is_zipfile only checks the end record,
+    so sniffing the archive kind raised BadZipFile outside the loader's error handling."""
+    p = tmp_path / "m.pt2"
+    data = model_files["m.pt2"]
+    last_entry = data.rindex(b"PK\x01\x02")
+    p.write_bytes(data[:last_entry] + b"PK\x01\x00" + data[last_entry + 4:])
+    assert zipfile.is_zipfile(p)
+    with pytest.raises(SlimgenError, match="not a PyTorch model"):
+        load_and_import(p)
+
+
 @pytest.mark.parametrize("kind", ["m.pt2", "m.pt", "pickled.pt"])
 def test_fuzz_model_loader(model_files, tmp_path, kind):
     data = model_files[kind]
@@ -221,7 +258,7 @@ def build_folder(built) -> Path:
 
 
 def reference_run(out: Path, x: np.ndarray) -> np.ndarray:
-    fg, qg, _ = api.load_built(out)
+    api.load_built(out)
     y = api.reference_outputs(out, x)
     assert y.dtype == np.int8 and y.shape[0] == len(x)
     return y

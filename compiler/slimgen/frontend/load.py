@@ -49,8 +49,11 @@ def _kind(path: Path) -> str:
             head = f.read(2)
         # Protocol-2+ pickles start with 0x80; torch.save's legacy format also starts so.
         return "pickle" if head[:1] == b"\x80" else "unknown"
-    with zipfile.ZipFile(path) as z:
-        names = z.namelist()
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return "unknown"  # is_zipfile only looks for an end record; the directory is damaged
     if any(n.endswith("/archive_format") or n.endswith("/models/model.json") for n in names):
         return "pt2"
     if any(n.endswith("/constants.pkl") or "/code/__torch__/" in n for n in names):
