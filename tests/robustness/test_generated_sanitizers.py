@@ -1,5 +1,6 @@
 """The generated C of every zoo and MLPerf Tiny model, built with ASan + UBSan, never touches
 memory outside its arena, input, output and weights, and still equals the integer reference.
+The same sources also compile warning-free with -Wconversion under gcc and clang.
 
 The buffers the C gets are malloc'ed at their exact sizes, so ASan's redzones sit right after
 them (the weights are globals, which ASan pads too). As in tests/kernels/test_sanitizers.py, the
@@ -10,13 +11,14 @@ instrumentation is live.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 from slimgen import api
-from slimgen.build.host import compile_shared
+from slimgen.build.host import WARNING_FLAGS, compile_shared
 
 from tests.kernels.test_sanitizers import report, sanitizer_env
 from tests.models import MLPERF, ZOO
@@ -62,8 +64,14 @@ def test_generated_code_is_clean_under_asan_and_ubsan(name, tmp_path):
     out = build_model(model, shape, tmp_path, n_calib=4)
     rep = json.loads((out / "report.json").read_text())
     sources = [out / "model.c", out / "weights.c", *sorted((out / "kernels" / "src").rglob("*.c"))]
+    includes = [out, out / "kernels" / "include", out / "kernels" / "src"]
     so = compile_shared(sources, tmp_path / "model_asan.so", sanitize=True,
-                        include_dirs=[out, out / "kernels" / "include", out / "kernels" / "src"])
+                        include_dirs=includes, extra_flags=["-Wconversion"])
+    if shutil.which("clang"):
+        proc = subprocess.run(["clang", "-fsyntax-only", "-std=c99", *WARNING_FLAGS,
+                               "-Wconversion", *(f"-I{d}" for d in includes), *map(str, sources)],
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
     _, qg, _ = api.load_built(out)
     x = random_inputs(shape, SAMPLES, 5)
     x[0] = 0.0
