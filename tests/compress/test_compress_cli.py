@@ -120,3 +120,21 @@ def test_data_function_and_mse_loss(tmp_path, monkeypatch):
     assert pruned["float"]["loss"] < base["float"]["loss"]  # an untrained AE only improves
     assert pruned["int8"]["loss"] < base["int8"]["loss"]
     assert pruned["nonzero_weights"] <= 0.5 * base["nonzero_weights"] + 1
+
+
+def test_build_refuses_ranges_of_another_model(digits_cnn, digits_npz, tmp_path):
+    import hashlib
+
+    from slimgen.errors import InputError
+
+    d = np.load(digits_npz)
+    calib = tmp_path / "calib.npz"
+    np.savez(calib, x=d["x_train"][:16])
+    digest = hashlib.sha256(digits_cnn.read_bytes()).hexdigest()
+    cases = {"different model": ("0" * 64, "input"), "does not have": (digest, "no_such_tensor")}
+    for words, (sha, name) in cases.items():
+        r = tmp_path / "r.json"
+        r.write_text(json.dumps({"format": "slimgen-ranges/1", "model_sha256": sha,
+                                 "ranges": {name: [0.0, 1.0]}}))
+        with pytest.raises(InputError, match=words):
+            api.build(digits_cnn, calib, tmp_path / "o", api.BuildOptions(ranges=str(r)))
