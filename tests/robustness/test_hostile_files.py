@@ -168,3 +168,18 @@ def test_truncated_blob(built, tmp_path):
     blob.write_bytes(blob.read_bytes()[:100])
     with pytest.raises(InputError, match="damaged"):
         api.load_built(out)
+
+
+def test_torchscript_that_crashes_torchs_converter(tmp_path):
+    """Regression (found by test_fuzz.py): a TorchScript archive whose fc.bias storage is empty
+    made torch's TorchScript-to-export converter segfault, killing slimgen. The conversion now
+    runs in a child process; whatever torch does, slimgen answers with a clean error."""
+    torch.manual_seed(0)
+    ts = tmp_path / "ts.pt"
+    torch.jit.script(Tiny().eval()).save(str(ts))
+    bad = _rewrite(ts, tmp_path / "bad.pt", lambda name, data: b"" if name.endswith(
+        "/data/3") else data)
+    calib = write_npz(tmp_path / "c.npz", x=random_inputs(SHAPE, 2, 0))
+    r = cli("build", bad, "--calib", calib, "-o", tmp_path / "o")
+    assert_clean_error(r, "bad.pt", "torch.export.save")
+    assert_nothing_written(tmp_path / "o")

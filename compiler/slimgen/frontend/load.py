@@ -176,15 +176,58 @@ def _example(torch: Any, example_shape: tuple[int, ...] | None, path: Path, why:
     return torch.zeros((1, *example_shape[1:]), dtype=torch.float32)
 
 
-def _from_torchscript(torch: Any, path: Path, example_shape: tuple[int, ...] | None) -> Any:
-    from torch._export.converter import TS2EPConverter
-
-    module = torch.jit.load(str(path), map_location="cpu")
+# Run in a child process: torch's TorchScript-to-export converter dereferences bad pointers on
+# some damaged archives (a SIGSEGV found by tests/robustness/test_fuzz.py), which must not take
+# slimgen down with it. The child writes a .pt2, which the parent loads like any other.
+_CONVERT_TORCHSCRIPT = r"""
+import json, logging, sys, warnings
+warnings.simplefilter("ignore")
+logging.disable(logging.WARNING)
+import torch
+from torch._export.converter import TS2EPConverter
+src, dst, shape = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+try:
+    module = torch.jit.load(src, map_location="cpu")
     module.eval()
-    x = _example(torch, example_shape, path, "a TorchScript archive")
+    x = torch.zeros(shape, dtype=torch.float32)
     ep = TS2EPConverter(module, (x,)).convert()
     # The converter leaves every dimension symbolic; re-export at the calibration data's shape.
-    return torch.export.export(ep.module(), (x,))
+    torch.export.save(torch.export.export(ep.module(), (x,)), dst)
+except Exception as e:
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    sys.stderr.write("\nslimgen-convert-error: " + msg[:300] + "\n")
+    sys.exit(1)
+"""
+
+
+def _from_torchscript(torch: Any, path: Path, example_shape: tuple[int, ...] | None) -> Any:
+    import json
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    x = _example(torch, example_shape, path, "a TorchScript archive")
+    with tempfile.TemporaryDirectory(prefix="slimgen-ts-") as tmp:
+        dst = Path(tmp) / "converted.pt2"
+        proc = subprocess.run(
+            [sys.executable, "-c", _CONVERT_TORCHSCRIPT, str(path), str(dst),
+             json.dumps(list(x.shape))],
+            capture_output=True, text=True, timeout=900, check=False)
+        if proc.returncode < 0:
+            raise InputError(
+                f"torch crashed ({signal.Signals(-proc.returncode).name}) converting the "
+                f"TorchScript archive {path}; the file is corrupt, or uses something torch's "
+                "converter cannot handle.",
+                "Re-export the model with torch.export.save(torch.export.export(model, (x,)), "
+                "'model.pt2').")
+        if proc.returncode != 0 or not dst.is_file():
+            lines = [ln for ln in proc.stderr.splitlines()
+                     if ln.startswith("slimgen-convert-error: ")]
+            msg = lines[-1].split(": ", 1)[1] if lines else proc.stderr.strip()[-300:]
+            raise _load_error(path, "torchscript", RuntimeError(msg))
+        with _no_pickles(torch, trusted=False):
+            return torch.export.load(str(dst))
 
 
 def _from_pickle(torch: Any, path: Path, example_shape: tuple[int, ...] | None,
