@@ -175,7 +175,11 @@ def verify(out: Path, inputs: Path, as_json: bool, save_outputs: Path | None,
             res = api.verify(out, inputs, progress)
         outputs = res.pop("_outputs_int8")
         if save_outputs is not None:
-            np.savez(save_outputs, y_int8=outputs)
+            try:
+                np.savez(save_outputs, y_int8=outputs)
+            except OSError as e:
+                raise SlimgenError(f"cannot write --save-outputs {save_outputs} ({e.strerror}).",
+                                   "Choose a writable path.") from None
         if as_json:
             click.echo(json.dumps(res, sort_keys=True))
         else:

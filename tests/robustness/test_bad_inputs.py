@@ -258,6 +258,14 @@ def test_unwritable_output_even_for_root(tiny, out):
     assert_clean_error(r, "cannot write", "writable output location")
 
 
+def test_verify_save_outputs_unwritable(built, tmp_path):
+    (tmp_path / "afile").write_text("x")
+    inputs = write_npz(tmp_path / "t.npz", x=random_inputs(SHAPE, 2, 0))
+    for dest in ("/proc/slimgen-y.npz", str(tmp_path / "afile" / "y.npz")):
+        r = cli("verify", built, "--inputs", inputs, "--save-outputs", dest)
+        assert_clean_error(r, "cannot write --save-outputs", "writable path")
+
+
 def test_output_parent_missing(tiny, tmp_path):
     _, pt2, calib = tiny
     r = cli("build", pt2, "--calib", calib, "-o", tmp_path / "no" / "such" / "out")
