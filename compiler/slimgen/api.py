@@ -419,7 +419,9 @@ def load_built(out: Path) -> tuple[Graph, Graph, dict[str, Any]]:
         qg = load_graph(out / "slimgen", "quant")
         rep = json.loads((out / "report.json").read_text())
         _check_built(out, fg, qg, rep)
-    except (OSError, ValueError, KeyError, TypeError, AssertionError, RecursionError) as e:
+    # verify_graph indexes node inputs by position, so a hostile graph can also raise IndexError.
+    except (OSError, ValueError, KeyError, TypeError, AssertionError, RecursionError,
+            IndexError, AttributeError) as e:
         raise InputError(f"the build folder {out} is damaged ({str(e)[:300]}).",
                          "Rebuild it with 'slimgen build'.") from None
     return fg, qg, rep

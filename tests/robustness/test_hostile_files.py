@@ -126,6 +126,11 @@ HOSTILE = {
     "bad-attr-field": ("slimgen/quant.json",
                        lambda d: (d["nodes"][0]["attrs"].update(evil=1), d)[1]),
     "wrong-stage": ("slimgen/quant.json", lambda d: d | {"stage": "float"}),
+    # Found by a random fuzz run: a string where the node's input list belongs.
+    "node-inputs-not-a-list": ("slimgen/quant.json",
+                               lambda d: (d["nodes"][0].update(inputs=""), d)[1]),
+    "node-without-inputs": ("slimgen/quant.json",
+                            lambda d: (d["nodes"][0].update(inputs=[]), d)[1]),
     "deep-nesting": ("slimgen/quant.json", "deep-nesting"),
     "report-name-path": ("report.json", lambda r: r | {"name": "../../../tmp/evil"}),
     "report-arena-too-small": ("report.json", lambda r: r | {"arena_bytes": 1}),

@@ -180,8 +180,9 @@ def _load_graph(folder: Path, stem: str) -> Graph:
 
     nodes = []
     for n in doc["nodes"]:
-        if not all(isinstance(n[k], str) for k in ("op", "name", "origin")):
-            raise GraphFileError("a node's op, name or origin is not a string")
+        if not all(isinstance(n[k], str) for k in ("op", "name", "origin")) or not all(
+                isinstance(n[k], list) for k in ("inputs", "outputs")):
+            raise GraphFileError("a node's op, name, origin, inputs or outputs has the wrong type")
         where = f"node {n['name'][:40]}"
         outs = [values[_index(i, n_values, where)] for i in n["outputs"]]
         if not outs:
