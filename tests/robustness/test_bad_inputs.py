@@ -38,7 +38,10 @@ def test_missing_verify_inputs_and_folder(built, tmp_path):
                        "not a slimgen build folder", "slimgen build")
 
 
-@pytest.mark.parametrize("content", [b"", os.urandom(4096), b"PK\x03\x04" + os.urandom(500)],
+RANDOM_BYTES = np.random.default_rng(0).bytes(4096)
+
+
+@pytest.mark.parametrize("content", [b"", RANDOM_BYTES, b"PK\x03\x04" + RANDOM_BYTES[:500]],
                          ids=["empty", "random", "zip-magic"])
 def test_unreadable_npz(tiny, tmp_path, content):
     _, pt2, _ = tiny
@@ -126,11 +129,13 @@ class EmptySlice(nn.Module):
 
 
 def test_zero_sized_intermediate(tmp_path):
+    """Supported ops cannot produce an empty tensor from a non-empty one (torch refuses such
+    convs and pools at export), so an empty slice is refused as the unsupported op it is; every
+    node's shape is also checked for zero sizes at import."""
     pt2 = export_pt2(EmptySlice(), (1, 8), tmp_path / "z.pt2")
     calib = write_npz(tmp_path / "c.npz", x=random_inputs((1, 8), 2, 0))
     r = cli("build", pt2, "--calib", calib, "-o", tmp_path / "o")
-    assert_clean_error(r)
-    assert "zero-sized" in r.stderr or "unsupported" in r.stderr, r.stderr
+    assert_clean_error(r, "unsupported op", "aten.slice", "slimgen supports")
     assert_nothing_written(tmp_path / "o")
 
 
