@@ -75,7 +75,7 @@ def fit(gm: fx.GraphModule, train: Any, epochs: int, *, loss: str, lr: float, de
             for x, y in train:
                 x, y = x.to(device), y.to(device)
                 out = gm(x)
-                if teachers is not None:
+                if teachers is not None and alpha > 0:  # alpha 0 is plain CE: skip the teachers
                     lval = kd_loss(out, teachers(x), y if loss == "ce" else None, temperature,
                                    alpha)
                 else:
