@@ -255,7 +255,7 @@ def build(model: Path, calib: Path | None, out: Path, opts: BuildOptions | None 
     """
     opts = opts or BuildOptions()
     _check_out_dir(out, opts.force)
-    if model.is_file() and is_tflite(model):
+    if model.suffix.lower() == ".tflite" or (model.is_file() and is_tflite(model)):
         name = c_identifier(opts.name or model.stem)
         progress("import", 0, 1)
         c = lower(*import_tflite(model, name))
