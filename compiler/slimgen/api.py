@@ -255,7 +255,7 @@ def build(model: Path, calib: Path | None, out: Path, opts: BuildOptions | None 
     """
     opts = opts or BuildOptions()
     _check_out_dir(out, opts.force)
-    if model.suffix.lower() == ".tflite" or (model.is_file() and is_tflite(model)):
+    if _is_tflite_path(model):
         name = c_identifier(opts.name or model.stem)
         progress("import", 0, 1)
         c = lower(*import_tflite(model, name))
@@ -330,8 +330,14 @@ def analyze(model: Path, example_shape: tuple[int, ...] | None = None,
     Weight bytes count int8 weights, int32 bias and the per-channel multiplier and shift words;
     the arena is planned over the int8 activation sizes exactly as ``build`` will plan it.
     """
+    if _is_tflite_path(model):
+        return int8_estimate(import_tflite(model, c_identifier(model.stem))[0])
     return int8_estimate(import_model(model, example_shape, c_identifier(model.stem),
                                       trust_pickle))
+
+
+def _is_tflite_path(model: Path) -> bool:
+    return model.suffix.lower() == ".tflite" or (model.is_file() and is_tflite(model))
 
 
 def int8_estimate(g: Graph) -> dict[str, Any]:

@@ -63,3 +63,10 @@ def test_verify_takes_int8_nhwc_inputs(tmp_path):
     res = api.verify(out, tmp_path / "t.npz")
     assert res["bit_exact"] and res["samples"] == len(d["x"])
     np.testing.assert_array_equal(res["_outputs_int8"], d["y"])
+
+
+def test_analyze_predicts_the_build(tmp_path):
+    est = api.analyze(FIXTURES / "zoo.tflite")
+    rep = api.build(FIXTURES / "zoo.tflite", None, tmp_path / "zoo")
+    for key in ("total_macs", "weight_bytes", "arena_bytes", "total_params"):
+        assert est[key] == rep[key], key
