@@ -113,6 +113,13 @@ def test_out_of_range_tensor_index(kws, tmp_path):
         _import(tmp_path, _patch(kws, _target(op, 1) + 4, "<i", 9999))
 
 
+def test_tensor_written_twice(kws, tmp_path):
+    _, sg = _model(kws)
+    op = sg.tables(3, "operator")[1]  # depthwise conv: input 22 -> output 23; now -> 22
+    with pytest.raises(InputError, match="writes tensor 22"):
+        _import(tmp_path, _patch(kws, _target(op, 2) + 4, "<i", 22))
+
+
 def test_unsupported_op_is_named_with_its_index(kws, tmp_path):
     m, _ = _model(kws)
     code = m.tables(1, "operator code")[5]  # SOFTMAX -> LOGISTIC

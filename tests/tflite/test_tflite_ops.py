@@ -70,3 +70,24 @@ def test_analyze_predicts_the_build(tmp_path):
     rep = api.build(FIXTURES / "zoo.tflite", None, tmp_path / "zoo")
     for key in ("total_macs", "weight_bytes", "arena_bytes", "total_params"):
         assert est[key] == rep[key], key
+
+
+def test_byte_flips_in_any_operator_are_refused_cleanly(tmp_path):
+    """Random damage anywhere in a model using every accepted operator: either a clean
+    SlimgenError or a graph that lowers. Pinned by it: an operator with no outputs crashed."""
+    from slimgen.errors import SlimgenError
+    from slimgen.frontend.tflite import import_tflite
+
+    good = (FIXTURES / "zoo.tflite").read_bytes()
+    rng = np.random.default_rng(5)
+    refused = 0
+    for _ in range(300):
+        b = bytearray(good)
+        for pos in rng.integers(0, len(good), size=rng.integers(1, 4)):
+            b[pos] = int(rng.integers(0, 256))
+        (tmp_path / "m.tflite").write_bytes(bytes(b))
+        try:
+            api.lower(*import_tflite(tmp_path / "m.tflite", "m"))
+        except SlimgenError:
+            refused += 1
+    assert 0 < refused < 300

@@ -286,6 +286,13 @@ class _Importer:
                                    "earlier in the model.")
         return self.values[ti]
 
+    def _check_fresh(self, op: Operator) -> None:
+        """Each tensor is written once: a graph that rewrites one is malformed (or cyclic)."""
+        if op.outputs[0] in self.values or op.outputs[0] in self.pads:
+            raise InputError(f"{self.path}: operator {op.index} ({op.name}) writes tensor "
+                             f"{op.outputs[0]}, which the input or an earlier operator already "
+                             "defines.", "The file is malformed; re-convert the model.")
+
     def options(self, op: Operator) -> Table:
         if op.options is None:
             raise self.unsupported(op, "has no options.")
@@ -298,6 +305,7 @@ class _Importer:
     def emit(self, op: Operator, kind: str, ins: list[Value | None], attrs: Any) -> Value:
         if len(op.outputs) != 1:
             raise self.unsupported(op, f"has {len(op.outputs)} outputs.")
+        self._check_fresh(op)
         out = self.act_value(op.outputs[0], op)
         self.nodes.append(Node(kind, ins, [out], attrs, "", self.origin(op)))
         self.values[op.outputs[0]] = out
@@ -325,7 +333,7 @@ class _Importer:
         ops = list(m.operators)
         # A float model input quantized by its first op: the int8 tensor is the input.
         if first.dtype == "f32" and ops and ops[0].code == 114 and ops[0].inputs[:1] == [
-                first.index]:
+                first.index] and len(ops[0].outputs) == 1:
             first = m.tensors[ops[0].outputs[0]]
             ops = ops[1:]
         pseudo = Operator(-1, -1, [], [first.index], None)
@@ -336,6 +344,9 @@ class _Importer:
         self.values[first.index] = xin
         out_ti = m.outputs[0]
         for op in ops:
+            if len(op.outputs) != 1:
+                raise self.unsupported(op, f"has {len(op.outputs)} outputs; slimgen's "
+                                       "operators have one.")
             if op.code == 6 and op.outputs == [out_ti]:  # DEQUANTIZE of the model output
                 out_ti = op.inputs[0]
                 continue
@@ -562,6 +573,7 @@ class _Importer:
             raise self.unsupported(op, "changes the quantization of its input.")
         # Both sides are row-major NHWC, so a reshape is free: readers take the input buffer
         # (a model output keeps its producer's shape; the bytes are the same).
+        self._check_fresh(op)
         self.values[op.outputs[0]] = x
 
     def op_pad(self, op: Operator) -> None:
@@ -582,6 +594,7 @@ class _Importer:
                              f"{list(out_t.shape)}, but its input and paddings give {list(want)}.",
                              "Re-convert the model.")
         ti = op.inputs[0]
+        self._check_fresh(op)
         # PAD fills with the zero point, exactly the taps a convolution skips: fuse it.
         self.pads[op.outputs[0]] = (ti, pad)
 
