@@ -14,6 +14,7 @@ import argparse
 import gzip
 import itertools
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -87,7 +88,8 @@ def compress(args: list[str], log: list[dict]) -> dict:
     cmd = ["slimgen", "compress", *args, "-q"]
     print("$", shlex.join(cmd), flush=True)
     t = time.time()
-    subprocess.run(cmd, check=True)
+    # One intra-op thread: on a shared machine a second OpenMP thread mostly spins waiting.
+    subprocess.run(cmd, check=True, env=os.environ | {"OMP_NUM_THREADS": "1"})
     out = Path(args[args.index("-o") + 1])
     rep = json.loads(out.with_name(out.stem + ".report.json").read_text())
     log.append({"command": shlex.join(cmd), "seconds": round(time.time() - t),
