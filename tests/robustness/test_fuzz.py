@@ -241,8 +241,9 @@ def test_model_zip_with_damaged_central_directory(model_files, tmp_path):
 @pytest.mark.parametrize("kind", ["m.pt2", "m.pt", "pickled.pt"])
 def test_fuzz_model_loader(model_files, tmp_path, kind):
     data = model_files[kind]
-    # A TorchScript archive that gets past the zip layer costs a child process (about 2 s).
-    examples = max(6, EXAMPLES // 5) if kind == "m.pt" else EXAMPLES
+    # A TorchScript archive that gets past the zip layer costs a child process importing torch
+    # (seconds each); the converter crash it found is pinned in test_hostile_files.py.
+    examples = max(3, EXAMPLES // 12) if kind == "m.pt" else EXAMPLES
 
     @settings(FUZZ, max_examples=examples)
     @given(data=st.one_of(mutated(data), mutated_zip(data)))
