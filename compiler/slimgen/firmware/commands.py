@@ -145,7 +145,7 @@ def analyze_cmd(model: Path, board: str | None, input_shape: str | None, trust_p
     def go() -> int:
         from slimgen import api
 
-        shape = tuple(int(v) for v in input_shape.split(",")) if input_shape else None
+        shape = _parse_shape(input_shape) if input_shape else None
         rep = api.analyze(model, shape, trust_pickle)
         fits = True
         if board is not None:
@@ -158,6 +158,19 @@ def analyze_cmd(model: Path, board: str | None, input_shape: str | None, trust_p
         return 0 if fits else 1
 
     _guarded(go)
+
+
+def _parse_shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) < 2 or any(d <= 0 for d in shape):
+        from slimgen.errors import InputError
+
+        raise InputError(f"--input-shape {text!r} is not a shape.",
+                         "Give positive sizes, batch first, separated by commas: 1,3,32,32.")
+    return shape
 
 
 def _board_fit(rep: dict[str, Any], board: str) -> dict[str, Any]:

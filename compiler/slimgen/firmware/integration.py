@@ -16,6 +16,7 @@ from slimgen.firmware.boards import load_board
 from slimgen.firmware.build import build_firmware
 from slimgen.firmware.errors import FirmwareError
 from slimgen.firmware.targets import TARGETS, check_target, get_target, target_for_core
+from slimgen.firmware.toolchain import Toolchain
 
 # The emulated board each target builds for when --board is not given.
 DEFAULT_BOARDS = {
@@ -49,6 +50,7 @@ def resolve(target: str | None, board: str | None) -> tuple[str, str]:
 def firmware_hook(target: str | None, board: str | None
                   ) -> Callable[[Path, Any, dict[str, Any]], None]:
     target_name, board_name = resolve(target, board)
+    Toolchain.find()  # a missing toolchain is reported before minutes of calibration, not after
 
     def hook(staging: Path, compiled: Any, report: dict[str, Any]) -> None:
         del compiled  # everything needed is in the staged files and the report
