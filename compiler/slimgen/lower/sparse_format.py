@@ -1,0 +1,297 @@
+"""Sparse weight formats: packers, ``densify`` and the build-time bias fold (no torch import).
+
+A weight matrix here is dense ``[rows][cols]`` int8: ``rows`` output channels, ``cols`` the
+reduction axis in slimgen's layout (an FC row, a 1x1 filter's C_in, an im2col row). Every
+format groups along the reduction axis, so each packed row is what one output channel reads.
+The C structs in ``kernels/include/sg_kernels.h`` hold exactly these arrays.
+
+``unstructured`` (:class:`Csr8`, C ``sg_csr8_s8``)
+    Compressed rows with 8-bit column deltas. ``row_len[r]`` (uint16) entries per row, then
+    per entry one ``delta`` byte (uint8) and one ``values`` byte (int8). A cursor starts at
+    column 0 at each row; entry ``k`` is at column ``col_k = col_{k-1} + delta_k`` (with
+    ``col_{-1} = 0``, so the first delta is the first column itself). A gap of 255 or more is
+    crossed by *escape entries*: ``delta = 255, value = 0``, each moving the cursor 255 columns;
+    their product is 0, so the kernel needs no escape branch. Every entry's column is < cols.
+
+``bsr1x4`` (:class:`Bsr1x4`, C ``sg_bsr1x4_s8``)
+    Block rows of 1x4 blocks along the reduction axis (``compress.patterns.BLOCK``):
+    ``row_blocks[r]`` (uint16) blocks per row, ``block_col[b]`` (uint16) = column / 4 of each
+    block, ``values[b][4]`` int8. One 32-bit load of the 4 weights and one of the 4 inputs feed
+    SXTB16/SMLAD. ``cols`` must be a multiple of 4 (the kernel loads 4 inputs at a time and
+    must not read past the input row): the packer refuses other shapes rather than padding.
+
+``nm`` (:class:`NM`, C ``sg_nm4_s8``), N:4 with N in {1, 2}
+    Every group of 4 consecutive columns holds exactly N entries (zero-valued fillers where the
+    group has fewer non-zeros). ``values[r][g][N]`` int8; each entry's position in its group
+    is a 2-bit index, packed LSB first, 4 per byte, entry ``e`` of a row at bits ``2*(e%4)`` of
+    byte ``e // 4``; each row's index bytes start on a byte boundary (``index_row_bytes``). A
+    last, partial group (cols not a multiple of 4) is allowed: its fillers point at column 0 of
+    the group, which always exists, so the kernel never reads past the input row.
+
+``densify`` is the meaning of a packed matrix: the kernel computes ``sum(x[col] * value)`` over
+its entries, which equals the dense dot product with ``densify(packed)``. So the reference of
+every sparse kernel is "densify, then the dense reference" (``slimgen.ref.sparse``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ..compress.patterns import BLOCK
+
+I8 = npt.NDArray[np.int8]
+U8 = npt.NDArray[np.uint8]
+U16 = npt.NDArray[np.uint16]
+
+ESCAPE = 255  # a delta byte of 255 is an escape entry (value 0) when a gap is >= 255
+MAX_ROW_ENTRIES = 0xFFFF  # row_len and row_blocks are uint16
+FORMATS = ("unstructured", "bsr1x4", "nm2:4", "nm1:4")
+
+
+class SparseFormatError(ValueError):
+    """A weight matrix that a sparse format cannot hold (message names the fix)."""
+
+
+def _check_dense(w: npt.ArrayLike) -> I8:
+    a = np.asarray(w)
+    if a.dtype != np.int8 or a.ndim != 2 or a.size == 0:
+        raise SparseFormatError(f"sparse packers take a non-empty 2-D int8 matrix, got "
+                                f"{a.dtype} {a.shape}")
+    return a
+
+
+@dataclass(frozen=True)
+class Csr8:
+    rows: int
+    cols: int
+    row_len: U16  # [rows] entries per row, escapes included
+    delta: U8  # [entries]
+    values: I8  # [entries]
+
+    @property
+    def entries(self) -> int:
+        return int(self.values.size)
+
+    @property
+    def nbytes(self) -> int:
+        """Flash bytes of the arrays (struct fields not counted)."""
+        return 2 * self.rows + 2 * self.entries
+
+
+@dataclass(frozen=True)
+class Bsr1x4:
+    rows: int
+    cols: int
+    row_blocks: U16  # [rows]
+    block_col: U16  # [blocks] column / 4
+    values: I8  # [blocks * 4]
+
+    @property
+    def blocks(self) -> int:
+        return int(self.block_col.size)
+
+    @property
+    def nbytes(self) -> int:
+        return 2 * self.rows + 2 * self.blocks + 4 * self.blocks
+
+
+@dataclass(frozen=True)
+class NM:
+    rows: int
+    cols: int
+    n: int  # entries per group of M = 4
+    values: I8  # [rows * groups * n]
+    index: U8  # [rows * index_row_bytes]
+    m: int = 4
+
+    @property
+    def groups(self) -> int:
+        return -(-self.cols // self.m)
+
+    @property
+    def row_entries(self) -> int:
+        return self.groups * self.n
+
+    @property
+    def index_row_bytes(self) -> int:
+        return -(-self.row_entries // 4)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.values.size + self.index.size)
+
+
+Packed = Csr8 | Bsr1x4 | NM
+
+
+# ---- unstructured -----------------------------------------------------------------------------
+
+def pack_csr8(w: npt.ArrayLike) -> Csr8:
+    a = _check_dense(w)
+    rows, cols = a.shape
+    row_len = np.zeros(rows, np.uint16)
+    deltas: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    for r in range(rows):
+        nz = np.flatnonzero(a[r])
+        gaps = np.diff(nz, prepend=0)  # first gap is the first column itself
+        escapes = gaps // ESCAPE  # escape entries before each non-zero
+        n_entries = int(nz.size + escapes.sum())
+        if n_entries > MAX_ROW_ENTRIES:
+            raise SparseFormatError(
+                f"unstructured: row {r} needs {n_entries} entries, more than the uint16 row "
+                f"length holds ({MAX_ROW_ENTRIES}); split the layer or use bsr1x4")
+        d = np.full(n_entries, ESCAPE, np.uint8)
+        v = np.zeros(n_entries, np.int8)
+        last = np.cumsum(escapes + 1) - 1  # where each real non-zero lands
+        d[last] = gaps - escapes * ESCAPE
+        v[last] = a[r, nz]
+        row_len[r] = n_entries
+        deltas.append(d)
+        values.append(v)
+    return Csr8(rows, cols, row_len, np.concatenate(deltas), np.concatenate(values))
+
+
+def _densify_csr8(p: Csr8) -> I8:
+    out = np.zeros((p.rows, p.cols), np.int64)
+    start = 0
+    for r in range(p.rows):
+        n = int(p.row_len[r])
+        cols = np.cumsum(p.delta[start:start + n].astype(np.int64))
+        if n and cols[-1] >= p.cols:
+            raise SparseFormatError(f"unstructured: row {r} reaches column {cols[-1]} of "
+                                    f"{p.cols}")
+        np.add.at(out[r], cols, p.values[start:start + n].astype(np.int64))
+        start += n
+    return out.astype(np.int8)
+
+
+# ---- block 1x4 --------------------------------------------------------------------------------
+
+def pack_bsr1x4(w: npt.ArrayLike) -> Bsr1x4:
+    a = _check_dense(w)
+    rows, cols = a.shape
+    bw = BLOCK[1]
+    if BLOCK[0] != 1 or cols % bw:
+        raise SparseFormatError(
+            f"bsr1x4: the reduction length ({cols}) is not a multiple of {bw}; the kernel "
+            f"loads {bw} inputs at a time. Use unstructured or N:4 for this layer")
+    if cols // bw > 0xFFFF:
+        raise SparseFormatError(f"bsr1x4: {cols} columns exceed the uint16 block index")
+    blocks = a.reshape(rows, cols // bw, bw)
+    keep = np.any(blocks != 0, axis=2)
+    rr, cc = np.nonzero(keep)  # row-major: rows in order, blocks by column
+    return Bsr1x4(rows, cols, keep.sum(axis=1).astype(np.uint16), cc.astype(np.uint16),
+                  blocks[rr, cc].reshape(-1).astype(np.int8))
+
+
+def _densify_bsr1x4(p: Bsr1x4) -> I8:
+    bw = BLOCK[1]
+    out = np.zeros((p.rows, p.cols // bw, bw), np.int8)
+    rr = np.repeat(np.arange(p.rows), p.row_blocks.astype(np.int64))
+    out[rr, p.block_col.astype(np.int64)] = p.values.reshape(-1, bw)
+    return out.reshape(p.rows, p.cols)
+
+
+# ---- N:4 --------------------------------------------------------------------------------------
+
+def pack_nm(w: npt.ArrayLike, n: int, m: int = 4) -> NM:
+    a = _check_dense(w)
+    if m != 4 or n not in (1, 2):
+        raise SparseFormatError(f"N:M kernels exist for 1:4 and 2:4 only, not {n}:{m}; use "
+                                "unstructured or bsr1x4")
+    rows, cols = a.shape
+    groups = -(-cols // m)
+    g = np.zeros((rows, groups * m), np.int8)
+    g[:, :cols] = a
+    g = g.reshape(rows, groups, m)
+    counts = (g != 0).sum(axis=2)
+    if counts.max() > n:
+        r, grp = (int(v[0]) for v in np.nonzero(counts > n))
+        raise SparseFormatError(
+            f"{n}:{m}: row {r}, columns {grp * m}..{grp * m + m - 1} hold {counts[r, grp]} "
+            f"non-zeros, more than {n}; prune with 'slimgen compress --pattern {n}:{m}' or use "
+            "unstructured")
+    # Stable sort puts non-zero positions first, in column order; the rest are fillers.
+    order = np.argsort(g == 0, axis=2, kind="stable")[:, :, :n]
+    vals = np.take_along_axis(g, order, axis=2)
+    idx = np.where(vals != 0, order, 0).astype(np.uint8)  # fillers point at the group's column 0
+    p = NM(rows, cols, n, vals.reshape(-1).astype(np.int8), np.zeros(0, np.uint8), m)
+    per_row = np.zeros((rows, p.index_row_bytes * 4), np.uint8)
+    per_row[:, :p.row_entries] = idx.reshape(rows, -1)
+    quads = per_row.reshape(rows, -1, 4).astype(np.uint16)
+    packed = quads[..., 0] | quads[..., 1] << 2 | quads[..., 2] << 4 | quads[..., 3] << 6
+    return NM(rows, cols, n, p.values, packed.reshape(-1).astype(np.uint8), m)
+
+
+def _densify_nm(p: NM) -> I8:
+    ib = p.index.reshape(p.rows, p.index_row_bytes).astype(np.int64)
+    fields = np.stack([(ib >> s) & 3 for s in (0, 2, 4, 6)], axis=2).reshape(p.rows, -1)
+    pos = fields[:, :p.row_entries].reshape(p.rows, p.groups, p.n)
+    cols = pos + (np.arange(p.groups) * p.m)[None, :, None]
+    if cols.max() >= p.cols:
+        raise SparseFormatError(f"{p.n}:{p.m}: an index reaches column {cols.max()} of {p.cols}")
+    out = np.zeros((p.rows, p.cols), np.int64)
+    rr = np.repeat(np.arange(p.rows), p.row_entries)
+    np.add.at(out, (rr, cols.reshape(-1)), p.values.astype(np.int64))
+    return out.astype(np.int8)
+
+
+# ---- common -----------------------------------------------------------------------------------
+
+def pack(w: npt.ArrayLike, fmt: str) -> Packed:
+    """Pack ``w`` in format ``fmt`` (one of FORMATS)."""
+    if fmt == "unstructured":
+        return pack_csr8(w)
+    if fmt == "bsr1x4":
+        return pack_bsr1x4(w)
+    if fmt in ("nm2:4", "nm1:4"):
+        return pack_nm(w, int(fmt[2]))
+    raise SparseFormatError(f"unknown sparse format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def densify(p: Packed) -> I8:
+    """The dense ``[rows][cols]`` int8 matrix a packed one stands for."""
+    if isinstance(p, Csr8):
+        return _densify_csr8(p)
+    if isinstance(p, Bsr1x4):
+        return _densify_bsr1x4(p)
+    return _densify_nm(p)
+
+
+def format_name(p: Packed) -> str:
+    if isinstance(p, Csr8):
+        return "unstructured"
+    if isinstance(p, Bsr1x4):
+        return "bsr1x4"
+    return f"nm{p.n}:{p.m}"
+
+
+def fits(w: npt.ArrayLike, fmt: str) -> str | None:
+    """None if ``w`` can be packed as ``fmt``, else the reason it cannot."""
+    try:
+        pack(w, fmt)
+    except SparseFormatError as e:
+        return str(e)
+    return None
+
+
+def fold_input_offset(bias: npt.ArrayLike | None, w: npt.ArrayLike, in_offset: int
+                      ) -> npt.NDArray[np.int32]:
+    """``bias' = bias + in_offset * sum(w[row])`` over ALL weights of each row, so a sparse
+    kernel computes ``bias' + sum(x * w)`` over its entries only, with no offset in the loop.
+
+    Raises OverflowError when a partial sum of the folded kernel could leave int32: every one
+    lies within ``bias' +- 128 * sum|w|`` (|x| <= 128).
+    """
+    a = np.asarray(w).astype(np.int64)
+    b = np.zeros(a.shape[0], np.int64) if bias is None else np.asarray(bias, np.int64)
+    folded = b + int(in_offset) * a.sum(axis=1)
+    spread = 128 * np.abs(a).sum(axis=1)
+    if (folded + spread).max() > 2**31 - 1 or (folded - spread).min() < -(2**31):
+        raise OverflowError("sparse kernel: the folded bias plus the largest partial sum may "
+                            "leave int32; reduce the reduction size or the bias")
+    return folded.astype(np.int32)
