@@ -6,6 +6,6 @@ the C kernel produces for each batch element (tests/kernels checks this). Accumu
 raises where the C would overflow its int32 accumulator.
 """
 
-from . import conv, eltwise, fc, layout, pool, requant, softmax
+from . import conv, eltwise, fc, layout, pool, requant, softmax, sparse
 
-__all__ = ["conv", "eltwise", "fc", "layout", "pool", "requant", "softmax"]
+__all__ = ["conv", "eltwise", "fc", "layout", "pool", "requant", "softmax", "sparse"]
