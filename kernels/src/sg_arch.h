@@ -212,6 +212,12 @@ static inline int32_t sg_usat8(int32_t x)
     return sg_arch_usat(x, 8);
 }
 
+/* SMMULR: the high word of a * b, rounded: (a * b + 2^31) >> 32. */
+static inline int32_t sg_smmulr(int32_t a, int32_t b)
+{
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+}
+
 /* QADD: saturating int32 add. */
 static inline int32_t sg_qadd(int32_t a, int32_t b)
 {
@@ -280,6 +286,14 @@ static inline int32_t sg_usat8(int32_t x)
 static inline int32_t sg_qadd(int32_t a, int32_t b)
 {
     return __qadd(a, b);
+}
+
+/* ACLE has no SMMULR intrinsic. */
+static inline int32_t sg_smmulr(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
 }
 
 #endif /* SG_DSP_EMULATED */
