@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from tests.models import (
+    TF_SAME_S2,
     make_ad_autoencoder,
     make_ic_resnet8,
     make_kws_dscnn,
@@ -159,3 +160,74 @@ def float_inputs(key: str, x: np.ndarray) -> np.ndarray:
     if key == "vww":
         return (x.astype(np.float32) / np.float32(255.0)).transpose(0, 3, 1, 2)
     raise KeyError(key)
+
+
+class _PlainBlock(nn.Module):
+    """ResNet-8 stack with BatchNorm already folded into the convs (as a .tflite stores it)."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.pad = TF_SAME_S2 if stride == 2 else (1, 1, 1, 1)
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1)
+        self.shortcut: nn.Module = nn.Conv2d(cin, cout, 1, stride) if stride == 2 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv2(torch.relu(self.conv1(nn.functional.pad(x, self.pad))))
+        return torch.relu(self.shortcut(x) + h)
+
+
+class IcTeacher(nn.Module):
+    """The 2.5x wider IC ResNet-8 teacher (40/80/160 channels, BatchNorm folded); outputs logits."""
+
+    def __init__(self, w: tuple[int, int, int] = (40, 80, 160)) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, w[0], 3, 1, 1)
+        self.stacks = nn.Sequential(_PlainBlock(w[0], w[0], 1), _PlainBlock(w[0], w[1], 2),
+                                    _PlainBlock(w[1], w[2], 2))
+        self.fc = nn.Linear(w[2], 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stacks(torch.relu(self.stem(x)))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def ic_teacher(data: Path) -> nn.Module:
+    """IC teacher from ``teacher_resnet8_large/pretrainedResnet_large_float.tflite`` (93 % on the
+    200 EEMBC images; its .h5 is not provided). The float .tflite holds each conv with BatchNorm
+    folded in, OHWI; its operators come in the order stem, block 1 (conv, conv), block 2
+    (conv, conv, shortcut), block 3 (conv, conv, shortcut), dense."""
+    from slimgen.frontend.tflite import parse
+
+    path = data / "mlperf-tiny-ic" / "teacher_resnet8_large" / "pretrainedResnet_large_float.tflite"
+    tf = parse(path.read_bytes(), path)
+    consts = [[tf.tensors[i].data for i in op.inputs[1:]] for op in tf.operators
+              if op.name in ("CONV_2D", "FULLY_CONNECTED")]
+    model = IcTeacher()
+    b1, b2, b3 = model.stacks
+    convs = [model.stem, b1.conv1, b1.conv2, b2.conv1, b2.conv2, b2.shortcut, b3.conv1,
+             b3.conv2, b3.shortcut]
+    if len(consts) != len(convs) + 1:
+        raise ValueError(f"{path}: expected {len(convs) + 1} conv/dense operators")
+    for m, (wt, b) in zip(convs, consts):
+        _set(m.weight, wt.transpose(0, 3, 1, 2))  # OHWI -> OIHW
+        _set(m.bias, b)
+    _set(model.fc.weight, consts[-1][0])
+    _set(model.fc.bias, consts[-1][1])
+    return model.eval()
+
+
+class Logits(nn.Module):
+    """A classifier without its final softmax (fine-tuning and distillation want logits)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.model
+        if hasattr(m, "stacks"):  # IC ResNet-8
+            x = torch.flatten(m.pool(m.stacks(m.stem(x))), 1)
+        else:  # KWS DS-CNN
+            x = torch.flatten(m.pool(m.drop1(m.blocks(m.drop0(m.conv0(x))))), 1)
+        return m.fc(x)
