@@ -1,14 +1,26 @@
 /* slimgen kernel internals: the dot products of conv, 1x1 conv and fc.
  *
- * The portable loops live here once; a Cortex-M DSP version (SXTB16 + SMLAD, two taps per
- * instruction) will sit beside each behind SG_HAS_DSP, with the same results.
+ * The portable loops (sg_dot_offset_s8, sg_fc_vector) are the reference. Beside them, behind
+ * SG_HAS_DSP, the Cortex-M DSP matrix products the same kernels use on M4 / M7 / M33: rows of
+ * int8 activations times rows of int8 weights, both contiguous along the reduction axis K, in
+ * register tiles of 1x4 (one activation row, fc) and 2x2 (two pixels x two channels, 1x1 and
+ * im2col conv).
  */
 #ifndef SG_DOT_H
 #define SG_DOT_H
 
 #include <stdint.h>
 
+#include "sg_arch.h"
 #include "sg_requant.h"
+
+/* A _scratch_size result: bytes, 0 for a non-positive count, and INT32_MAX (a size no caller
+ * can offer, so the kernel answers SG_ERR_SCRATCH) when the count does not fit int32. Shapes
+ * are validated after the size is asked for, so the arithmetic is int64 here. */
+static inline int32_t sg_scratch_bytes(int64_t bytes)
+{
+    return bytes <= 0 ? 0 : (bytes > INT32_MAX ? INT32_MAX : (int32_t)bytes);
+}
 
 /* sum((x[i] + x_offset) * w[i]). Each term is at most 255 * 128 in magnitude; the caller
  * guarantees (and ref/ asserts) that bias plus all terms fits in int32. */
@@ -33,5 +45,176 @@ static inline void sg_fc_vector(const int8_t *x, const int8_t *weights, const in
         out[o] = sg_requant_output(acc, rq, o);
     }
 }
+
+#if SG_HAS_DSP
+/* ---- DSP matrix products ------------------------------------------------------------------
+ * Activations are widened once to int16, in_offset added, into caller scratch (sg_dsp_widen);
+ * weights are widened in the inner loop. A step of 4 taps loads 4 weight bytes w0..w3 (one
+ * unaligned LDR) and splits them with SXTB16 into (w0, w2) and SXTB16 ROR 8 into (w1, w3). The
+ * widened activations are stored in the same split order, (x0, x2) then (x1, x3), so each pair
+ * is one LDR and two SMLAD add the 4 products with no PKHBT reordering.
+ * Ranges: x + in_offset is in [-255, 255] and w in [-128, 127], so no halfword wraps; the caller
+ * guarantees (ref/ checks) that bias plus any partial sum fits int32, so SMLAD never wraps.
+ * Tiles share loads: 1x4 (fc) reads the activation pair once for 4 weight rows; 2x2 (1x1 and
+ * im2col conv) reads each weight word once for 2 pixels. */
+
+
+/* dst = a + in_offset as int16, each group of 4 taps stored as (x0, x2, x1, x3); the k % 4
+ * taps after the last group in order. */
+static inline void sg_dsp_widen(const int8_t *a, int32_t k, int32_t offset, int16_t *dst)
+{
+    const int32_t offset2 = sg_dup16(offset);
+    for (int32_t i = k >> 2; i > 0; --i) {
+        const int32_t x = sg_read_s8x4(a);
+        sg_write_s16x2(dst, sg_sxtab16(offset2, x));
+        sg_write_s16x2(dst + 2, sg_sxtab16_ror8(offset2, x));
+        a += 4;
+        dst += 4;
+    }
+    for (int32_t i = 0; i < (k & 3); ++i) {
+        dst[i] = (int16_t)(a[i] + offset);
+    }
+}
+
+/* acc + the 4 products of one widened activation group x and 4 weight bytes at w. */
+static inline int32_t sg_dsp_mac4(int32_t x_even, int32_t x_odd, const int8_t *w, int32_t acc)
+{
+    const int32_t wv = sg_read_s8x4(w);
+    acc = sg_smlad(x_even, sg_sxtb16(wv), acc);
+    return sg_smlad(x_odd, sg_sxtb16_ror8(wv), acc);
+}
+
+/* The k % 4 taps a 4-tap loop leaves over, one MAC each. */
+static inline int32_t sg_dsp_tail(const int16_t *x, const int8_t *w, int32_t n, int32_t acc)
+{
+    for (int32_t i = 0; i < n; ++i) {
+        acc += (int32_t)x[i] * (int32_t)w[i];
+    }
+    return acc;
+}
+
+/* acc[r] += dot(x, w + r * k) for the 4 weight rows r < 4; x widened by sg_dsp_widen. Rows 1
+ * and 3 are read at register offset k from rows 0 and 2: two row pointers instead of four keep
+ * the loop inside the allocatable registers. */
+static inline void sg_dsp_dot_1x4(const int16_t *x, const int8_t *w, int32_t k, int32_t acc[4])
+{
+    const int8_t *w0 = w;
+    const int8_t *w2 = w + 2 * k;
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
+    for (int32_t i = k >> 2; i > 0; --i) {
+        const int32_t xe = sg_read_s16x2(x);
+        const int32_t xo = sg_read_s16x2(x + 2);
+        s0 = sg_dsp_mac4(xe, xo, w0, s0);
+        s1 = sg_dsp_mac4(xe, xo, w0 + k, s1);
+        s2 = sg_dsp_mac4(xe, xo, w2, s2);
+        s3 = sg_dsp_mac4(xe, xo, w2 + k, s3);
+        x += 4;
+        w0 += 4;
+        w2 += 4;
+    }
+    const int32_t rest = k & 3;
+    acc[0] = sg_dsp_tail(x, w0, rest, s0);
+    acc[1] = sg_dsp_tail(x, w0 + k, rest, s1);
+    acc[2] = sg_dsp_tail(x, w2, rest, s2);
+    acc[3] = sg_dsp_tail(x, w2 + k, rest, s3);
+}
+
+/* acc + dot(x, w). */
+static inline int32_t sg_dsp_dot_1x1(const int16_t *x, const int8_t *w, int32_t k, int32_t acc)
+{
+    for (int32_t i = k >> 2; i > 0; --i) {
+        acc = sg_dsp_mac4(sg_read_s16x2(x), sg_read_s16x2(x + 2), w, acc);
+        x += 4;
+        w += 4;
+    }
+    return sg_dsp_tail(x, w, k & 3, acc);
+}
+
+/* acc[2 * p + r] += dot(x_p, w + r * k) for widened activation rows x0, x1 and weight rows
+ * r < 2. */
+static inline void sg_dsp_dot_2x2(const int16_t *x0, const int16_t *x1, const int8_t *w,
+                                  int32_t k, int32_t acc[4])
+{
+    const int8_t *w0 = w;
+    const int8_t *w1 = w + k;
+    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+    for (int32_t i = k >> 2; i > 0; --i) {
+        const int32_t v0 = sg_read_s8x4(w0);
+        const int32_t v1 = sg_read_s8x4(w1);
+        const int32_t v0e = sg_sxtb16(v0), v0o = sg_sxtb16_ror8(v0);
+        const int32_t v1e = sg_sxtb16(v1), v1o = sg_sxtb16_ror8(v1);
+        int32_t xe = sg_read_s16x2(x0);
+        int32_t xo = sg_read_s16x2(x0 + 2);
+        s00 = sg_smlad(xe, v0e, s00);
+        s00 = sg_smlad(xo, v0o, s00);
+        s01 = sg_smlad(xe, v1e, s01);
+        s01 = sg_smlad(xo, v1o, s01);
+        xe = sg_read_s16x2(x1);
+        xo = sg_read_s16x2(x1 + 2);
+        s10 = sg_smlad(xe, v0e, s10);
+        s10 = sg_smlad(xo, v0o, s10);
+        s11 = sg_smlad(xe, v1e, s11);
+        s11 = sg_smlad(xo, v1o, s11);
+        x0 += 4;
+        x1 += 4;
+        w0 += 4;
+        w1 += 4;
+    }
+    const int32_t rest = k & 3;
+    acc[0] = sg_dsp_tail(x0, w0, rest, s00);
+    acc[1] = sg_dsp_tail(x0, w1, rest, s01);
+    acc[2] = sg_dsp_tail(x1, w0, rest, s10);
+    acc[3] = sg_dsp_tail(x1, w1, rest, s11);
+}
+
+/* out[o] = requant(bias[o] + dot(x, w[o])) for o < n: fc, or one pixel of a 1x1 / im2col
+ * conv. x widened by sg_dsp_widen; w is [n][k]; bias may be NULL. */
+static inline void sg_dsp_mat_1xn(const int16_t *x, const int8_t *w, const int32_t *bias,
+                                  int32_t k, int32_t n, const sg_requant *rq, int8_t *out)
+{
+    int32_t o = 0;
+    for (; o + 4 <= n; o += 4) {
+        int32_t acc[4] = {0, 0, 0, 0};
+        if (bias != NULL) {
+            acc[0] = bias[o];
+            acc[1] = bias[o + 1];
+            acc[2] = bias[o + 2];
+            acc[3] = bias[o + 3];
+        }
+        sg_dsp_dot_1x4(x, w + o * k, k, acc);
+        for (int32_t r = 0; r < 4; ++r) {
+            out[o + r] = sg_requant_output(acc[r], rq, o + r);
+        }
+    }
+    for (; o < n; ++o) {
+        const int32_t acc = sg_dsp_dot_1x1(x, w + o * k, k, bias != NULL ? bias[o] : 0);
+        out[o] = sg_requant_output(acc, rq, o);
+    }
+}
+
+/* Two widened activation rows x0, x1 (two pixels) times every weight row: out0[o] and out1[o]
+ * for o < n. */
+static inline void sg_dsp_mat_2xn(const int16_t *x0, const int16_t *x1, const int8_t *w,
+                                  const int32_t *bias, int32_t k, int32_t n, const sg_requant *rq,
+                                  int8_t *out0, int8_t *out1)
+{
+    int32_t o = 0;
+    for (; o + 2 <= n; o += 2) {
+        const int32_t b0 = bias != NULL ? bias[o] : 0;
+        const int32_t b1 = bias != NULL ? bias[o + 1] : 0;
+        int32_t acc[4] = {b0, b1, b0, b1};
+        sg_dsp_dot_2x2(x0, x1, w + o * k, k, acc);
+        out0[o] = sg_requant_output(acc[0], rq, o);
+        out0[o + 1] = sg_requant_output(acc[1], rq, o + 1);
+        out1[o] = sg_requant_output(acc[2], rq, o);
+        out1[o + 1] = sg_requant_output(acc[3], rq, o + 1);
+    }
+    if (o < n) {
+        const int32_t b = bias != NULL ? bias[o] : 0;
+        out0[o] = sg_requant_output(sg_dsp_dot_1x1(x0, w + o * k, k, b), rq, o);
+        out1[o] = sg_requant_output(sg_dsp_dot_1x1(x1, w + o * k, k, b), rq, o);
+    }
+}
+#endif /* SG_HAS_DSP */
 
 #endif /* SG_DOT_H */

@@ -23,8 +23,16 @@ def kernel_build_dir(config: pytest.Config) -> Path:
     return Path(cache.mkdir("slimgen-kernels"))
 
 
-@pytest.fixture(scope="session")
+#: The builds every kernel test runs against: the portable C (the reference path), and the
+#: Cortex-M DSP path with its intrinsics emulated in C (sg_arch.h, -DSG_EMULATE_DSP).
+BUILDS = {"portable": (), "dsp-emulated": ("SG_EMULATE_DSP",)}
+
+
+@pytest.fixture(scope="session", params=sorted(BUILDS))
 def sgk(request: pytest.FixtureRequest) -> KernelLib:
-    """The whole kernel library, portable C, SG_CHECKS=1; ASan+UBSan when SLIMGEN_SANITIZE=1."""
-    ffi, lib = load_kernels(kernel_build_dir(request.config), sanitize=SANITIZE)
+    """The whole kernel library, SG_CHECKS=1, once per build in BUILDS; ASan+UBSan when
+    SLIMGEN_SANITIZE=1."""
+    ffi, lib = load_kernels(
+        kernel_build_dir(request.config), defines=BUILDS[request.param], sanitize=SANITIZE
+    )
     return KernelLib(ffi, lib)

@@ -1,5 +1,6 @@
-"""Every kernel source compiles with slimgen's warning set as errors, on the host compilers and
-for Cortex-M4 (DSP, FPU) and Cortex-M0+ (no DSP, no FPU), with checks compiled in and out."""
+"""Every kernel source compiles with slimgen's warning set as errors, on the host compilers (also
+with the DSP path emulated), for Cortex-M0+ (portable path: no DSP, no FPU), for the DSP cores
+Cortex-M4, M7 and M33, and for Cortex-M55 (DSP + Helium), with checks compiled in and out."""
 
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ TOOLCHAINS = {
         "-mfpu=fpv4-sp-d16",
     ],
     "cortex-m0plus": ["arm-none-eabi-gcc", "-Os", "-mcpu=cortex-m0plus", "-mthumb"],
+    "cortex-m7": ["arm-none-eabi-gcc", "-O3", "-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard",
+                  "-mfpu=fpv5-d16"],
+    "cortex-m33": ["arm-none-eabi-gcc", "-O3", "-mcpu=cortex-m33", "-mthumb"],
+    "cortex-m55": ["arm-none-eabi-gcc", "-O3", "-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"],
+    "gcc-dsp-emulated": ["gcc", "-O2", "-DSG_EMULATE_DSP"],
+    "clang-dsp-emulated": ["clang", "-O2", "-DSG_EMULATE_DSP"],
 }
 
 #: Library symbols the kernels may pull in on Cortex-M0+: 64-bit multiply, integer division,

@@ -27,11 +27,40 @@ def _is_1x1(n: Node) -> bool:
             and a.dilation == (1, 1))
 
 
+# Scratch mirrors of the C `_scratch_size` functions (tests/kernels/test_scratch_sizes.py checks
+# them against the C over random shapes). Same value on every core: the DSP paths use it, the
+# portable path ignores it, and a memory plan does not depend on the target.
+INT32_MAX = (1 << 31) - 1
+
+
+def _scratch(nbytes: int) -> int:
+    """sg_scratch_bytes(): 0 for nothing, clamped to INT32_MAX."""
+    return max(0, min(nbytes, INT32_MAX))
+
+
+def fc_scratch(in_features: int) -> int:
+    """sg_fc_s8: the input widened to int16."""
+    return _scratch(2 * in_features)
+
+
+def conv_1x1_scratch(c_in: int) -> int:
+    """sg_conv2d_s8_1x1: two pixels widened to int16."""
+    return _scratch(4 * c_in) if c_in > 0 else 0
+
+
+def conv_scratch(kh: int, kw: int, c_in: int) -> int:
+    """sg_conv2d_s8: two widened im2col rows (int16) and one int8 gather row."""
+    return _scratch(5 * kh * kw * c_in) if min(kh, kw, c_in) > 0 else 0
+
+
 KERNELS: tuple[KernelSpec, ...] = (
-    KernelSpec("sg_conv2d_s8_1x1", "conv2d", _is_1x1, "conv/sg_conv2d_s8_1x1.c"),
-    KernelSpec("sg_conv2d_s8", "conv2d", lambda n: True, "conv/sg_conv2d_s8.c"),
+    KernelSpec("sg_conv2d_s8_1x1", "conv2d", _is_1x1, "conv/sg_conv2d_s8_1x1.c",
+               scratch_bytes=lambda n: conv_1x1_scratch(n.x.shape[-1])),
+    KernelSpec("sg_conv2d_s8", "conv2d", lambda n: True, "conv/sg_conv2d_s8.c",
+               scratch_bytes=lambda n: conv_scratch(*n.attrs.kernel, n.x.shape[-1])),
     KernelSpec("sg_dwconv2d_s8", "dwconv2d", lambda n: True, "conv/sg_dwconv2d_s8.c"),
-    KernelSpec("sg_fc_s8", "fc", lambda n: True, "fc/sg_fc_s8.c"),
+    KernelSpec("sg_fc_s8", "fc", lambda n: True, "fc/sg_fc_s8.c",
+               scratch_bytes=lambda n: fc_scratch(n.x.size)),
     KernelSpec("sg_maxpool2d_s8", "maxpool", lambda n: True, "pool/sg_maxpool2d_s8.c"),
     KernelSpec("sg_avgpool2d_s8", "avgpool", lambda n: True, "pool/sg_avgpool2d_s8.c"),
     KernelSpec("sg_add_s8", "add", lambda n: True, "eltwise/sg_add_s8.c"),

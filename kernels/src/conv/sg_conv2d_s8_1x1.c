@@ -1,16 +1,55 @@
 /* sg_conv2d_s8_1x1: pointwise convolution, an fc applied to every pixel.
  * Requires filter 1x1, stride 1, no padding, dilation 1 (else SG_ERR_UNSUPPORTED).
- * Reference: compiler/slimgen/ref/conv.py conv2d(), which it must match bit for bit. */
+ * Reference: compiler/slimgen/ref/conv.py conv2d(), which it must match bit for bit.
+ *
+ * DSP path (SG_HAS_DSP): pixels x output channels is one matrix product. Two pixels at a time
+ * are widened to int16 (in_offset added) into scratch, then multiplied in 2 pixel x 2 channel
+ * register tiles, so each weight word feeds two pixels (sg_dsp_mat_2xn in sg_dot.h). */
 #include "sg_kernels.h"
 
 #include "../sg_dot.h"
 #include "sg_conv2d_check.h"
 
+/* Two widened pixels (2 x C_in int16), on every ISA so a memory plan does not depend on the
+ * core; the portable path leaves it unused. */
 int32_t sg_conv2d_s8_1x1_scratch_size(const sg_conv2d_s8_params *p)
 {
-    (void)p;
-    return 0;
+    return p->in.c > 0 ? sg_scratch_bytes(2 * (int64_t)p->in.c * (int64_t)sizeof(int16_t)) : 0;
 }
+
+#if SG_HAS_DSP
+static void conv_1x1_dsp(const sg_conv2d_s8_params *p, const int8_t *input, int8_t *output,
+                         int16_t *x16)
+{
+    const int32_t pixels = p->in.h * p->in.w;
+    const int32_t c_in = p->in.c;
+    const int32_t c_out = p->out.c;
+    int32_t i = 0;
+    for (; i + 2 <= pixels; i += 2) {
+        /* Each pixel separately: its 4-tap groups must start at its own channel 0, as the
+         * weights' do. */
+        sg_dsp_widen(input + i * c_in, c_in, p->rq.in_offset, x16);
+        sg_dsp_widen(input + (i + 1) * c_in, c_in, p->rq.in_offset, x16 + c_in);
+        int8_t *out = output + i * c_out;
+        sg_dsp_mat_2xn(x16, x16 + c_in, p->weights, p->bias, c_in, c_out, &p->rq, out,
+                       out + c_out);
+    }
+    if (i < pixels) {
+        sg_dsp_widen(input + i * c_in, c_in, p->rq.in_offset, x16);
+        sg_dsp_mat_1xn(x16, p->weights, p->bias, c_in, c_out, &p->rq, output + i * c_out);
+    }
+}
+#else
+/* Every pixel is an fc over C_in. */
+static void conv_1x1_portable(const sg_conv2d_s8_params *p, const int8_t *input, int8_t *output)
+{
+    const int32_t pixels = p->in.h * p->in.w;
+    for (int32_t i = 0; i < pixels; ++i) {
+        sg_fc_vector(input + i * p->in.c, p->weights, p->bias, p->in.c, p->out.c, &p->rq,
+                     output + i * p->out.c);
+    }
+}
+#endif
 
 sg_status sg_conv2d_s8_1x1(const sg_conv2d_s8_params *p,
                            const int8_t *input,
@@ -24,10 +63,11 @@ sg_status sg_conv2d_s8_1x1(const sg_conv2d_s8_params *p,
     SG_REQUIRE(p->out.h == p->in.h && p->out.w == p->in.w, SG_ERR_ARG);
     SG_REQUIRE(sg_scratch_ok(scratch, sg_conv2d_s8_1x1_scratch_size(p)), SG_ERR_SCRATCH);
 
-    const int32_t pixels = p->in.h * p->in.w;
-    for (int32_t i = 0; i < pixels; ++i) {
-        sg_fc_vector(input + i * p->in.c, p->weights, p->bias, p->in.c, p->out.c, &p->rq,
-                     output + i * p->out.c);
-    }
+#if SG_HAS_DSP
+    conv_1x1_dsp(p, input, output, (int16_t *)scratch.buf);
+#else
+    (void)scratch;
+    conv_1x1_portable(p, input, output);
+#endif
     return SG_OK;
 }
