@@ -212,4 +212,123 @@ sg_status sg_softmax_s8(const sg_softmax_s8_params *p,
                         int8_t *output,
                         sg_scratch scratch);
 
+/* ---- Sparse weights (compiler/slimgen/lower/sparse_format.py packs them; densify() there is
+ * their meaning). A packed matrix is a dense [rows][cols] int8 matrix: rows = output channels,
+ * cols = the reduction axis (fc in_features, 1x1 C_in). The kernels trust the entries (every
+ * column < cols), as the dense kernels trust their weights; the shapes are checked.
+ *
+ * sg_csr8_s8 (unstructured): row r has row_len[r] entries; a cursor starts at column 0 of each
+ * row and each entry moves it by delta (0..255) before its value is used: col_k = col_{k-1} +
+ * delta_k, col_{-1} = 0. Gaps >= 255 are bridged by escape entries (delta 255, value 0).
+ * sg_bsr1x4_s8: row r has row_blocks[r] blocks of 4 consecutive weights; block b covers
+ * columns 4 * block_col[b] .. + 3; values [blocks][4]. cols % 4 == 0.
+ * sg_nm4_s8 (N:4, n = 1 or 2): every group of 4 columns holds n entries: values
+ * [rows][ceil(cols / 4)][n]; 2-bit in-group positions, entry e of a row at bits 2 * (e % 4) of
+ * byte e / 4 of the row's ceil(ceil(cols / 4) * n / 4) index bytes.
+ *
+ * Folded bias: the sparse kernels never read rq.in_offset's contribution from the weights;
+ * bias[r] must be bias + in_offset * sum(all weights of row r) (fold_input_offset()), so the
+ * inner loops touch only stored entries. bias may be NULL (0). rq.in_offset is still range
+ * checked. Same result as sg_fc_s8 / sg_conv2d_s8_1x1 on the dense matrix and unfolded bias. */
+typedef struct {
+    int32_t rows;
+    int32_t cols;
+    const uint16_t *row_len; /* [rows] entries per row, escapes included */
+    const uint8_t *delta;    /* [entries] */
+    const int8_t *values;    /* [entries] */
+} sg_csr8_s8;
+
+typedef struct {
+    int32_t rows;
+    int32_t cols;                /* multiple of 4 */
+    const uint16_t *row_blocks;  /* [rows] */
+    const uint16_t *block_col;   /* [blocks] column / 4 */
+    const int8_t *values;        /* [blocks][4]; word loads, need not be aligned on Armv7-M */
+} sg_bsr1x4_s8;
+
+typedef struct {
+    int32_t rows;
+    int32_t cols;
+    int32_t n;                   /* 1 or 2 entries per group of 4 */
+    const uint8_t *index;        /* [rows][index bytes per row] */
+    const int8_t *values;        /* [rows][ceil(cols / 4)][n] */
+} sg_nm4_s8;
+
+/* Sparse fully connected: in_features = w.cols, out_features = w.rows. */
+typedef struct {
+    sg_csr8_s8 w;
+    const int32_t *bias; /* folded, [w.rows] or NULL */
+    sg_requant rq;
+} sg_fc_s8_csr8_params;
+
+typedef struct {
+    sg_bsr1x4_s8 w;
+    const int32_t *bias; /* folded */
+    sg_requant rq;
+} sg_fc_s8_bsr1x4_params;
+
+typedef struct {
+    sg_nm4_s8 w;
+    const int32_t *bias; /* folded */
+    sg_requant rq;
+} sg_fc_s8_nm4_params;
+
+int32_t sg_fc_s8_csr8_scratch_size(const sg_fc_s8_csr8_params *p);
+sg_status sg_fc_s8_csr8(const sg_fc_s8_csr8_params *p,
+                        const int8_t *input,
+                        int8_t *output,
+                        sg_scratch scratch);
+int32_t sg_fc_s8_bsr1x4_scratch_size(const sg_fc_s8_bsr1x4_params *p);
+sg_status sg_fc_s8_bsr1x4(const sg_fc_s8_bsr1x4_params *p,
+                          const int8_t *input,
+                          int8_t *output,
+                          sg_scratch scratch);
+int32_t sg_fc_s8_nm4_scratch_size(const sg_fc_s8_nm4_params *p);
+sg_status sg_fc_s8_nm4(const sg_fc_s8_nm4_params *p,
+                       const int8_t *input,
+                       int8_t *output,
+                       sg_scratch scratch);
+
+/* Sparse 1x1 pointwise convolution (stride 1, no padding): in 1 x H x W x C_in, out
+ * 1 x H x W x C_out with C_in = w.cols, C_out = w.rows, in.h == out.h, in.w == out.w. */
+typedef struct {
+    sg_dims in;
+    sg_dims out;
+    sg_csr8_s8 w;
+    const int32_t *bias; /* folded */
+    sg_requant rq;
+} sg_conv2d_s8_1x1_csr8_params;
+
+typedef struct {
+    sg_dims in;
+    sg_dims out;
+    sg_bsr1x4_s8 w;
+    const int32_t *bias; /* folded */
+    sg_requant rq;
+} sg_conv2d_s8_1x1_bsr1x4_params;
+
+typedef struct {
+    sg_dims in;
+    sg_dims out;
+    sg_nm4_s8 w;
+    const int32_t *bias; /* folded */
+    sg_requant rq;
+} sg_conv2d_s8_1x1_nm4_params;
+
+int32_t sg_conv2d_s8_1x1_csr8_scratch_size(const sg_conv2d_s8_1x1_csr8_params *p);
+sg_status sg_conv2d_s8_1x1_csr8(const sg_conv2d_s8_1x1_csr8_params *p,
+                                const int8_t *input,
+                                int8_t *output,
+                                sg_scratch scratch);
+int32_t sg_conv2d_s8_1x1_bsr1x4_scratch_size(const sg_conv2d_s8_1x1_bsr1x4_params *p);
+sg_status sg_conv2d_s8_1x1_bsr1x4(const sg_conv2d_s8_1x1_bsr1x4_params *p,
+                                  const int8_t *input,
+                                  int8_t *output,
+                                  sg_scratch scratch);
+int32_t sg_conv2d_s8_1x1_nm4_scratch_size(const sg_conv2d_s8_1x1_nm4_params *p);
+sg_status sg_conv2d_s8_1x1_nm4(const sg_conv2d_s8_1x1_nm4_params *p,
+                               const int8_t *input,
+                               int8_t *output,
+                               sg_scratch scratch);
+
 #endif /* SG_KERNELS_H */

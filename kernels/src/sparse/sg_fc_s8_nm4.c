@@ -1,0 +1,26 @@
+/* sg_fc_s8_nm4: fully connected layer with N:4 structured-sparse weights (sg_nm4_s8, n = 1 or 2),
+ * bias folded with the input offset (sg_kernels.h). The row walker is in sg_sparse.h.
+ * Reference: compiler/slimgen/ref/sparse.py fc(), i.e. ref.fc on the densified weights. */
+#include "sg_kernels.h"
+
+#include "sg_sparse.h"
+
+int32_t sg_fc_s8_nm4_scratch_size(const sg_fc_s8_nm4_params *p)
+{
+    (void)p;
+    return 0;
+}
+
+sg_status sg_fc_s8_nm4(const sg_fc_s8_nm4_params *p,
+                       const int8_t *input,
+                       int8_t *output,
+                       sg_scratch scratch)
+{
+    SG_REQUIRE(p != NULL && input != NULL && output != NULL, SG_ERR_ARG);
+    SG_REQUIRE(sg_nm4_ok(&p->w), SG_ERR_ARG);
+    SG_REQUIRE(sg_requant_ok(&p->rq, p->w.rows), SG_ERR_ARG);
+    SG_REQUIRE(sg_scratch_ok(scratch, sg_fc_s8_nm4_scratch_size(p)), SG_ERR_SCRATCH);
+
+    sg_nm4_rows_1(&p->w, input, p->bias, &p->rq, output);
+    return SG_OK;
+}

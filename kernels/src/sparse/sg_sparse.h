@@ -1,0 +1,253 @@
+/* slimgen kernel internals: the row walkers of the sparse fc and 1x1 kernels.
+ *
+ * Each walker computes, for every output channel r of a packed matrix (sg_kernels.h),
+ * out[r] = requant(bias[r] + sum over the row's entries of x[col] * value): the bias has the
+ * input offset folded in at build time (bias + in_offset * sum of ALL the row's weights), so
+ * the loops touch only stored entries and never add the offset. The final accumulator equals
+ * the dense kernel's, and compiler/slimgen/lower/sparse_format.py fold_input_offset() refuses
+ * a layer where a partial sum could leave int32.
+ *
+ * The _2 walkers handle two pixels of a pointwise convolution per pass over the weights, so
+ * the index decoding (the cost a dense kernel does not have) is paid once for two outputs.
+ *
+ * DSP paths: bsr1x4 only. Its 4 inputs are contiguous, so one word load of inputs and one of
+ * weights feed two SMLADs. The unstructured and N:4 formats gather single inputs from
+ * scattered columns; pairing them for SMLAD costs a PKHBT per pair and a rotate-extend of the
+ * weights, as many instructions as the two MLAs it replaces, so they keep one C loop.
+ */
+#ifndef SG_SPARSE_H
+#define SG_SPARSE_H
+
+#include "sg_kernels.h"
+
+#include "../sg_arch.h"
+#include "../sg_common.h"
+#include "../sg_requant.h"
+
+static inline int32_t sg_bias_or_zero(const int32_t *bias, int32_t r)
+{
+    return bias != NULL ? bias[r] : 0;
+}
+
+/* Shapes of the packed structs (entries are trusted: they come from the packer). */
+static inline int sg_csr8_ok(const sg_csr8_s8 *w)
+{
+    return w->rows > 0 && w->cols > 0 && w->row_len != NULL && w->delta != NULL &&
+           w->values != NULL;
+}
+
+static inline int sg_bsr1x4_ok(const sg_bsr1x4_s8 *w)
+{
+    return w->rows > 0 && w->cols > 0 && w->cols % 4 == 0 && w->row_blocks != NULL &&
+           w->block_col != NULL && w->values != NULL;
+}
+
+static inline int sg_nm4_ok(const sg_nm4_s8 *w)
+{
+    return w->rows > 0 && w->cols > 0 && (w->n == 1 || w->n == 2) && w->index != NULL &&
+           w->values != NULL;
+}
+
+/* ---- unstructured: cursor += delta; acc += x[cursor] * value ---------------------------- */
+
+static inline void sg_csr8_rows_1(const sg_csr8_s8 *w, const int8_t *x, const int32_t *bias,
+                                  const sg_requant *rq, int8_t *out)
+{
+    const uint8_t *d = w->delta;
+    const int8_t *v = w->values;
+    for (int32_t r = 0; r < w->rows; ++r) {
+        int32_t acc = sg_bias_or_zero(bias, r);
+        const int8_t *xp = x;
+        for (int32_t k = w->row_len[r]; k > 0; --k) {
+            xp += *d++;
+            acc += (int32_t)*xp * (int32_t)*v++;
+        }
+        out[r] = sg_requant_output(acc, rq, r);
+    }
+}
+
+/* Pixels x0 and x1 = x0 + x1_off (the same column of the next pixel). */
+static inline void sg_csr8_rows_2(const sg_csr8_s8 *w, const int8_t *x0, int32_t x1_off,
+                                  const int32_t *bias, const sg_requant *rq, int8_t *out0,
+                                  int8_t *out1)
+{
+    const uint8_t *d = w->delta;
+    const int8_t *v = w->values;
+    for (int32_t r = 0; r < w->rows; ++r) {
+        int32_t acc0 = sg_bias_or_zero(bias, r);
+        int32_t acc1 = acc0;
+        const int8_t *xp = x0;
+        for (int32_t k = w->row_len[r]; k > 0; --k) {
+            xp += *d++;
+            const int32_t wv = *v++;
+            acc0 += (int32_t)xp[0] * wv;
+            acc1 += (int32_t)xp[x1_off] * wv;
+        }
+        out0[r] = sg_requant_output(acc0, rq, r);
+        out1[r] = sg_requant_output(acc1, rq, r);
+    }
+}
+
+/* ---- block 1x4 -------------------------------------------------------------------------- */
+
+#if SG_HAS_DSP
+/* acc + x[0..3] . w[0..3]: bytes 0/2 and 1/3 of each word, sign-extended in pairs. */
+static inline int32_t sg_block4_dsp(int32_t xw, int32_t ww, int32_t acc)
+{
+    acc = sg_smlad(sg_sxtb16(xw), sg_sxtb16(ww), acc);
+    return sg_smlad(sg_sxtb16_ror8(xw), sg_sxtb16_ror8(ww), acc);
+}
+#endif
+
+static inline int32_t sg_block4_c(const int8_t *xb, const int8_t *v, int32_t acc)
+{
+    return acc + (int32_t)xb[0] * v[0] + (int32_t)xb[1] * v[1] + (int32_t)xb[2] * v[2] +
+           (int32_t)xb[3] * v[3];
+}
+
+static inline void sg_bsr1x4_rows_1(const sg_bsr1x4_s8 *w, const int8_t *x, const int32_t *bias,
+                                    const sg_requant *rq, int8_t *out)
+{
+    const uint16_t *col = w->block_col;
+    const int8_t *v = w->values;
+    for (int32_t r = 0; r < w->rows; ++r) {
+        int32_t acc = sg_bias_or_zero(bias, r);
+        for (int32_t b = w->row_blocks[r]; b > 0; --b) {
+            const int8_t *xb = x + 4 * (int32_t)*col++;
+#if SG_HAS_DSP
+            acc = sg_block4_dsp(sg_read_s8x4(xb), sg_read_s8x4(v), acc);
+#else
+            acc = sg_block4_c(xb, v, acc);
+#endif
+            v += 4;
+        }
+        out[r] = sg_requant_output(acc, rq, r);
+    }
+}
+
+static inline void sg_bsr1x4_rows_2(const sg_bsr1x4_s8 *w, const int8_t *x0, int32_t x1_off,
+                                    const int32_t *bias, const sg_requant *rq, int8_t *out0,
+                                    int8_t *out1)
+{
+    const uint16_t *col = w->block_col;
+    const int8_t *v = w->values;
+    for (int32_t r = 0; r < w->rows; ++r) {
+        int32_t acc0 = sg_bias_or_zero(bias, r);
+        int32_t acc1 = acc0;
+        for (int32_t b = w->row_blocks[r]; b > 0; --b) {
+            const int8_t *xb = x0 + 4 * (int32_t)*col++;
+#if SG_HAS_DSP
+            /* The weights are extended once for both pixels. */
+            const int32_t ww = sg_read_s8x4(v);
+            const int32_t w02 = sg_sxtb16(ww);
+            const int32_t w13 = sg_sxtb16_ror8(ww);
+            const int32_t xa = sg_read_s8x4(xb);
+            const int32_t xc = sg_read_s8x4(xb + x1_off);
+            acc0 = sg_smlad(sg_sxtb16(xa), w02, acc0);
+            acc0 = sg_smlad(sg_sxtb16_ror8(xa), w13, acc0);
+            acc1 = sg_smlad(sg_sxtb16(xc), w02, acc1);
+            acc1 = sg_smlad(sg_sxtb16_ror8(xc), w13, acc1);
+#else
+            acc0 = sg_block4_c(xb, v, acc0);
+            acc1 = sg_block4_c(xb + x1_off, v, acc1);
+#endif
+            v += 4;
+        }
+        out0[r] = sg_requant_output(acc0, rq, r);
+        out1[r] = sg_requant_output(acc1, rq, r);
+    }
+}
+
+/* ---- N:4: one index byte holds 4 entries, i.e. 4 / n groups ----------------------------- */
+
+/* Offsets of the group that entry j (0..3) of an index byte falls in: (j / n) * 4. */
+typedef struct {
+    int32_t o1, o2, o3, step;
+} sg_nm4_layout;
+
+static inline sg_nm4_layout sg_nm4_layout_of(int32_t n)
+{
+    const sg_nm4_layout two = {0, 4, 4, 8};
+    const sg_nm4_layout one = {4, 8, 12, 16};
+    return n == 2 ? two : one;
+}
+
+static inline int32_t sg_nm4_entries_per_row(const sg_nm4_s8 *w)
+{
+    return ((w->cols + 3) / 4) * w->n;
+}
+
+static inline void sg_nm4_rows_1(const sg_nm4_s8 *w, const int8_t *x, const int32_t *bias,
+                                 const sg_requant *rq, int8_t *out)
+{
+    const sg_nm4_layout L = sg_nm4_layout_of(w->n);
+    const int32_t entries = sg_nm4_entries_per_row(w);
+    const int32_t full = entries / 4;
+    const int32_t rest = entries % 4;
+    const uint8_t *ix = w->index;
+    const int8_t *v = w->values;
+    for (int32_t r = 0; r < w->rows; ++r) {
+        int32_t acc = sg_bias_or_zero(bias, r);
+        const int8_t *xg = x;
+        for (int32_t q = full; q > 0; --q) {
+            const uint32_t b = *ix++;
+            acc += (int32_t)xg[b & 3u] * v[0];
+            acc += (int32_t)xg[L.o1 + (int32_t)((b >> 2) & 3u)] * v[1];
+            acc += (int32_t)xg[L.o2 + (int32_t)((b >> 4) & 3u)] * v[2];
+            acc += (int32_t)xg[L.o3 + (int32_t)(b >> 6)] * v[3];
+            v += 4;
+            xg += L.step;
+        }
+        if (rest > 0) {
+            /* The row's last byte: entry j is in group (j / n), as in the full bytes. */
+            const uint32_t b = *ix++;
+            for (int32_t j = 0; j < rest; ++j) {
+                const int32_t g = (j / w->n) * 4;
+                acc += (int32_t)xg[g + (int32_t)((b >> (2 * j)) & 3u)] * *v++;
+            }
+        }
+        out[r] = sg_requant_output(acc, rq, r);
+    }
+}
+
+static inline void sg_nm4_rows_2(const sg_nm4_s8 *w, const int8_t *x0, int32_t x1_off,
+                                 const int32_t *bias, const sg_requant *rq, int8_t *out0,
+                                 int8_t *out1)
+{
+    const sg_nm4_layout L = sg_nm4_layout_of(w->n);
+    const int32_t entries = sg_nm4_entries_per_row(w);
+    const int32_t full = entries / 4;
+    const int32_t rest = entries % 4;
+    const uint8_t *ix = w->index;
+    const int8_t *v = w->values;
+    for (int32_t r = 0; r < w->rows; ++r) {
+        int32_t acc0 = sg_bias_or_zero(bias, r);
+        int32_t acc1 = acc0;
+        const int8_t *xg = x0;
+        for (int32_t q = full; q > 0; --q) {
+            const uint32_t b = *ix++;
+            const int8_t *p0 = xg + (b & 3u);
+            const int8_t *p1 = xg + L.o1 + ((b >> 2) & 3u);
+            const int8_t *p2 = xg + L.o2 + ((b >> 4) & 3u);
+            const int8_t *p3 = xg + L.o3 + (b >> 6);
+            acc0 += (int32_t)p0[0] * v[0] + (int32_t)p1[0] * v[1];
+            acc1 += (int32_t)p0[x1_off] * v[0] + (int32_t)p1[x1_off] * v[1];
+            acc0 += (int32_t)p2[0] * v[2] + (int32_t)p3[0] * v[3];
+            acc1 += (int32_t)p2[x1_off] * v[2] + (int32_t)p3[x1_off] * v[3];
+            v += 4;
+            xg += L.step;
+        }
+        if (rest > 0) {
+            const uint32_t b = *ix++;
+            for (int32_t j = 0; j < rest; ++j) {
+                const int8_t *p = xg + (j / w->n) * 4 + ((b >> (2 * j)) & 3u);
+                acc0 += (int32_t)p[0] * *v;
+                acc1 += (int32_t)p[x1_off] * *v++;
+            }
+        }
+        out0[r] = sg_requant_output(acc0, rq, r);
+        out1[r] = sg_requant_output(acc1, rq, r);
+    }
+}
+
+#endif /* SG_SPARSE_H */
