@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends \
-    gcc make clang gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cppcheck
+    gcc make clang gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cppcheck llvm-19
 
 PY="${PYTHON:-python3}"
 # torch first, pinned: the local CPU wheel. Letting pip resolve 'torch' from the registry for the

@@ -18,6 +18,10 @@ class Core:
     llvm_mca: str | None  # llvm-mca -mcpu for the cycle estimate; None: the table model
 
     @property
+    def objdump_arch(self) -> str | None:
+        return "armv8.1-m.main" if self.name == "m55" else None
+
+    @property
     def firmware_flags(self) -> list[str]:
         """What ``slimgen build --target`` compiles with, on the core's usual FPU."""
         t = TARGETS[self.target]

@@ -43,15 +43,18 @@ def parse_objdump(text: str) -> dict[int, Insn]:
 
 
 @cache
-def _disassemble_cached(elf: str, mtime: float) -> dict[int, Insn]:
+def _disassemble_cached(elf: str, mtime: float, arch: str | None) -> dict[int, Insn]:
     objdump = tcm.find_tool("arm-none-eabi-objdump", tcm.APT_TOOLCHAIN)
-    proc = subprocess.run([objdump, "-d", elf], capture_output=True, text=True, check=True)
+    # objdump takes the architecture from the ELF attributes, which do not always name the
+    # Armv8.1-M instructions (CINC, CSEL, LSLL, ...); ``arch`` names it.
+    cmd = [objdump, "-d", *(["-m", arch] if arch else []), elf]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return parse_objdump(proc.stdout)
 
 
-def disassemble(elf: Path) -> dict[int, Insn]:
+def disassemble(elf: Path, arch: str | None = None) -> dict[int, Insn]:
     p = Path(elf).resolve()
-    return _disassemble_cached(str(p), p.stat().st_mtime)
+    return _disassemble_cached(str(p), p.stat().st_mtime, arch)
 
 
 def block_insns(dis: dict[int, Insn], addr: int, size: int) -> list[Insn]:

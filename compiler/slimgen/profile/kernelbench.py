@@ -28,6 +28,7 @@ from slimgen.plan.liveness import graph_buffers
 from slimgen.profile.build import BENCH_CFLAGS, build_image
 from slimgen.profile.cores import Core
 from slimgen.profile.cycles import CycleEstimate, estimate_cycles
+from slimgen.profile.qemu_count import run_inference_qemu
 from slimgen.profile.run import run_inference
 
 IN_OFFSET, OUT_OFFSET = 7, -5
@@ -139,18 +140,17 @@ def run_case(case: Case, core: Core, checks: bool = True) -> KernelResult:
         model = Path(tmp) / "model"
         kernel = write_model(case, model)
         defines = () if checks else ("-DSG_CHECKS=0",)
-        image = build_image(model, Path(tmp) / "build", list(core.bench_flags), BENCH_CFLAGS,
-                            defines=defines)
+        flags = list(core.bench_flags)
         if core.uc_cpu is None:
-            from slimgen.profile.qemu_count import run_inference_qemu
-
-            inf = run_inference_qemu(image, core, case.x)
+            inf, elf = run_inference_qemu(model, Path(tmp) / "qemu", core, case.x, BENCH_CFLAGS,
+                                          flags, defines)
         else:
-            inf = run_inference(image, core, case.x)
+            image = build_image(model, Path(tmp) / "build", flags, BENCH_CFLAGS, defines=defines)
+            inf, elf = run_inference(image, core, case.x), image.elf
         if len(inf.calls.windows) != 1:
             raise AssertionError(f"expected one kernel call, saw {len(inf.calls.windows)}")
         window = inf.calls.windows[0]
-        cycles = estimate_cycles(image.elf, core, window.blocks, inf.calls)
+        cycles = estimate_cycles(elf, core, window.blocks, inf.calls)
         return KernelResult(core.name, case.shape.name, kernel, case.shape.macs,
                             inf.calls.count(window), cycles,
                             bool(np.array_equal(inf.output, case.expected.reshape(-1))))
