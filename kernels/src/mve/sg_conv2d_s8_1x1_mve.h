@@ -1,0 +1,39 @@
+/* slimgen kernel internals (Helium): sg_conv2d_s8_1x1 on Cortex-M55. See sg_dot_mve.h. */
+#ifndef SG_CONV2D_S8_1X1_MVE_H
+#define SG_CONV2D_S8_1X1_MVE_H
+
+#include "../sg_arch.h"
+
+#if SG_HAS_MVE
+#include "sg_kernels.h"
+
+#include "sg_dot_mve.h"
+
+/* Output channel by output channel, the pixels four at a time (sg_mve_run_channel). The caller
+ * has checked the 1x1 predicate (stride 1, no padding, dilation 1). */
+static inline void sg_conv2d_s8_1x1_mve(const sg_conv2d_s8_params *p, const int8_t *input,
+                                        int8_t *output)
+{
+    const sg_mve_out_stage st = sg_mve_out_stage_of(&p->rq);
+    const int32_t c_in = p->in.c;
+    const int32_t c_out = p->out.c;
+    const int32_t pixels = p->in.h * p->in.w;
+    const sg_mve_taps t = {1, 1, c_in, 0, 0, 0, 0, c_in};
+    if (pixels < 4) {
+        for (int32_t i = 0; i < pixels; ++i) {
+            sg_mve_pixel(input + i * c_in, &t, p->weights, p->bias, c_out, &p->rq, &st,
+                         output + i * c_out);
+        }
+        return;
+    }
+    const uint32x4_t out_offsets = vmulq_n_u32(vidupq_n_u32(0u, 1), (uint32_t)c_out);
+    for (int32_t o = 0; o < c_out; ++o) {
+        const int8_t *w = p->weights + o * c_in;
+        const sg_mve_channel ch = sg_mve_channel_of(&t, w, p->bias, &p->rq, o);
+        sg_mve_run_channel(input, c_in, pixels, &t, w, &ch, &st, output + o, c_out, out_offsets);
+    }
+}
+
+#endif /* SG_HAS_MVE */
+
+#endif /* SG_CONV2D_S8_1X1_MVE_H */

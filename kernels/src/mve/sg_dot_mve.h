@@ -1,0 +1,252 @@
+/* slimgen kernel internals (Helium): the int8 dot products of fc, 1x1 conv and conv.
+ *
+ * VMLADAVA.S8 multiplies 16 int8 pairs and adds all 16 products to a scalar accumulator (mod
+ * 2^32); VADDVA.S8 adds 16 int8 to one. The input offset is applied once per output, not per tap:
+ * sum((x + in_offset) * w) = sum(x * w) + in_offset * sum(w), with both sums taken over exactly
+ * the taps read, so padding (never read) stays out of both. All arithmetic wraps modulo 2^32, so
+ * the result is exact whenever the true accumulator fits int32 (which ref/ guarantees).
+ *
+ * Two shapes of inner loop, each sized to the register file: VMLADAVA and VADDVA accumulate only
+ * into even general registers (r0, r2, ..., r12; lr holds the loop count), so a loop keeps at
+ * most six accumulators without spilling.
+ * - sg_mve_dot_1x2: one input row against two weight rows (fc; conv pixels at the border):
+ *   per 32 MACs, 3 loads, 2 VMLADAVA, 2 VADDVA.
+ * - sg_mve_dot_4x1: four input rows against one weight row (1x1 conv and conv: four output
+ *   pixels share every weight load): per 64 MACs, 5 loads, 4 VMLADAVA. The loops around it
+ *   run output channel by output channel, so the weight sum is taken once per channel.
+ * Lengths that are not a multiple of 16 end with one tail-predicated step (inactive lanes load
+ * zero and add nothing).
+ */
+#ifndef SG_DOT_MVE_H
+#define SG_DOT_MVE_H
+
+#include "../sg_arch.h"
+
+#if SG_HAS_MVE
+#include <arm_mve.h>
+
+#include "sg_requant_mve.h"
+
+/* Dot products of one input against two weight rows, and the sums of those rows. */
+typedef struct {
+    int32_t a0, a1; /* sum x * w0, sum x * w1 */
+    int32_t s0, s1; /* sum w0, sum w1 */
+} sg_mve_acc1x2;
+
+static inline sg_mve_acc1x2 sg_mve_dot_1x2(sg_mve_acc1x2 acc, const int8_t *x, const int8_t *w0,
+                                           const int8_t *w1, int32_t n)
+{
+    int32_t a0 = acc.a0, a1 = acc.a1, s0 = acc.s0, s1 = acc.s1;
+    for (int32_t i = n >> 4; i > 0; --i) {
+        const int8x16_t xv = vld1q_s8(x);
+        const int8x16_t v0 = vld1q_s8(w0);
+        const int8x16_t v1 = vld1q_s8(w1);
+        x += 16;
+        w0 += 16;
+        w1 += 16;
+        a0 = vmladavaq_s8(a0, xv, v0);
+        s0 = vaddvaq_s8(s0, v0);
+        a1 = vmladavaq_s8(a1, xv, v1);
+        s1 = vaddvaq_s8(s1, v1);
+    }
+    if ((n & 15) != 0) {
+        const mve_pred16_t p = vctp8q((uint32_t)(n & 15));
+        const int8x16_t xv = vldrbq_z_s8(x, p);
+        const int8x16_t v0 = vldrbq_z_s8(w0, p);
+        const int8x16_t v1 = vldrbq_z_s8(w1, p);
+        a0 = vmladavaq_s8(a0, xv, v0);
+        s0 = vaddvaq_s8(s0, v0);
+        a1 = vmladavaq_s8(a1, xv, v1);
+        s1 = vaddvaq_s8(s1, v1);
+    }
+    acc.a0 = a0;
+    acc.a1 = a1;
+    acc.s0 = s0;
+    acc.s1 = s1;
+    return acc;
+}
+
+/* Dot products of four inputs (x, x + x_step, x + 2 x_step, x + 3 x_step) with one weight
+ * row. The row's sum is not needed here: the tiles of one output channel all read the whole
+ * filter, so it is taken once per channel (sg_mve_wsum). */
+typedef struct {
+    int32_t a0, a1, a2, a3;
+} sg_mve_acc4x1;
+
+static inline sg_mve_acc4x1 sg_mve_dot_4x1(sg_mve_acc4x1 acc, const int8_t *x, int32_t x_step,
+                                           const int8_t *w, int32_t n)
+{
+    const int8_t *x0 = x, *x1 = x + x_step, *x2 = x + 2 * x_step, *x3 = x + 3 * x_step;
+    int32_t a0 = acc.a0, a1 = acc.a1, a2 = acc.a2, a3 = acc.a3;
+    for (int32_t i = n >> 4; i > 0; --i) {
+        const int8x16_t wv = vld1q_s8(w);
+        const int8x16_t v0 = vld1q_s8(x0);
+        const int8x16_t v1 = vld1q_s8(x1);
+        const int8x16_t v2 = vld1q_s8(x2);
+        const int8x16_t v3 = vld1q_s8(x3);
+        w += 16;
+        x0 += 16;
+        x1 += 16;
+        x2 += 16;
+        x3 += 16;
+        a0 = vmladavaq_s8(a0, v0, wv);
+        a1 = vmladavaq_s8(a1, v1, wv);
+        a2 = vmladavaq_s8(a2, v2, wv);
+        a3 = vmladavaq_s8(a3, v3, wv);
+    }
+    if ((n & 15) != 0) {
+        const mve_pred16_t p = vctp8q((uint32_t)(n & 15));
+        const int8x16_t wv = vldrbq_z_s8(w, p);
+        a0 = vmladavaq_s8(a0, vldrbq_z_s8(x0, p), wv);
+        a1 = vmladavaq_s8(a1, vldrbq_z_s8(x1, p), wv);
+        a2 = vmladavaq_s8(a2, vldrbq_z_s8(x2, p), wv);
+        a3 = vmladavaq_s8(a3, vldrbq_z_s8(x3, p), wv);
+    }
+    acc.a0 = a0;
+    acc.a1 = a1;
+    acc.a2 = a2;
+    acc.a3 = a3;
+    return acc;
+}
+
+/* sum(w[i]), i < n. */
+static inline int32_t sg_mve_sum(int32_t s, const int8_t *w, int32_t n)
+{
+    for (int32_t i = n >> 4; i > 0; --i) {
+        s = vaddvaq_s8(s, vld1q_s8(w));
+        w += 16;
+    }
+    if ((n & 15) != 0) {
+        s = vaddvaq_s8(s, vldrbq_z_s8(w, vctp8q((uint32_t)(n & 15))));
+    }
+    return s;
+}
+
+/* The part of a filter one output pixel reads: rows x cols segments of len contiguous bytes,
+ * segment (r, c) at x + r * x_row + c * x_col in the input and w + r * w_row + c * w_col in each
+ * output channel's weights (w_o = weights + o * w_channel). An fc is one segment of K bytes; a
+ * conv window with dilation_w 1 is one segment per in-input row of x.count * C_in bytes. */
+typedef struct {
+    int32_t rows, cols, len;
+    int32_t x_row, x_col;
+    int32_t w_row, w_col;
+    int32_t w_channel;
+} sg_mve_taps;
+
+/* bias + in_offset * sum(w) + sum(x * w) on four lanes, in wrapping arithmetic. */
+static inline int32x4_t sg_mve_finish_acc(int32x4_t dot, int32x4_t wsum, int32x4_t bias,
+                                          int32_t in_offset)
+{
+    return vaddq_s32(vmlaq_n_s32(dot, wsum, in_offset), bias);
+}
+
+/* out[o] for every o < channels of one output pixel whose taps start at x. */
+static inline void sg_mve_pixel(const int8_t *x, const sg_mve_taps *t, const int8_t *weights,
+                                const int32_t *bias, int32_t channels, const sg_requant *rq,
+                                const sg_mve_out_stage *st, int8_t *out)
+{
+    for (int32_t o = 0; o < channels; o += 4) {
+        const int32_t n_out = sg_min_s32(channels - o, 4);
+        const int8_t *w = weights + o * t->w_channel;
+        /* A group of fewer than 4 channels repeats its last row; those lanes are not stored. */
+        const int8_t *w1 = n_out > 1 ? w + t->w_channel : w;
+        const int8_t *w2 = n_out > 2 ? w + 2 * t->w_channel : w1;
+        const int8_t *w3 = n_out > 3 ? w + 3 * t->w_channel : w2;
+        sg_mve_acc1x2 lo = {0, 0, 0, 0};
+        sg_mve_acc1x2 hi = {0, 0, 0, 0};
+        for (int32_t r = 0; r < t->rows; ++r) {
+            for (int32_t c = 0; c < t->cols; ++c) {
+                const int32_t xo = r * t->x_row + c * t->x_col;
+                const int32_t wo = r * t->w_row + c * t->w_col;
+                lo = sg_mve_dot_1x2(lo, x + xo, w + wo, w1 + wo, t->len);
+                if (n_out > 2) {
+                    hi = sg_mve_dot_1x2(hi, x + xo, w2 + wo, w3 + wo, t->len);
+                }
+            }
+        }
+        const mve_pred16_t p = vctp32q((uint32_t)n_out);
+        int32x4_t dot = vdupq_n_s32(lo.a0);
+        dot = vsetq_lane_s32(lo.a1, dot, 1);
+        dot = vsetq_lane_s32(hi.a0, dot, 2);
+        dot = vsetq_lane_s32(hi.a1, dot, 3);
+        int32x4_t wsum = vdupq_n_s32(lo.s0);
+        wsum = vsetq_lane_s32(lo.s1, wsum, 1);
+        wsum = vsetq_lane_s32(hi.s0, wsum, 2);
+        wsum = vsetq_lane_s32(hi.s1, wsum, 3);
+        const int32x4_t b = bias != NULL ? vldrwq_z_s32(bias + o, p) : vdupq_n_s32(0);
+        const int32x4_t acc = sg_mve_finish_acc(dot, wsum, b, rq->in_offset);
+        const int32x4_t v =
+            sg_mve_requant_output(acc, vldrwq_z_s32(rq->mult + o, p),
+                                  sg_mve_shift_of(vldrwq_z_s32(rq->shift + o, p)), st);
+        vstrbq_p_s32(out + o, v, p);
+    }
+}
+
+/* The sum of the weights one output channel's taps read. */
+static inline int32_t sg_mve_wsum(const sg_mve_taps *t, const int8_t *w)
+{
+    int32_t s = 0;
+    for (int32_t r = 0; r < t->rows; ++r) {
+        for (int32_t c = 0; c < t->cols; ++c) {
+            s = sg_mve_sum(s, w + r * t->w_row + c * t->w_col, t->len);
+        }
+    }
+    return s;
+}
+
+/* One output channel of a run of n >= 4 output pixels whose taps start at x + j * x_step, all
+ * with the same taps t (full windows), output j at out + j * out_step. Four pixels at a time share
+ * every weight load; a run that is not a multiple of 4 ends with a tile that overlaps the one
+ * before (those outputs are computed twice, identically). acc0 = bias + in_offset * sum(w). */
+typedef struct {
+    int32_t acc0;
+    int32x4_t mult;
+    sg_mve_shift shift;
+} sg_mve_channel;
+
+static inline void sg_mve_run_channel(const int8_t *x, int32_t x_step, int32_t n,
+                                      const sg_mve_taps *t, const int8_t *w,
+                                      const sg_mve_channel *ch, const sg_mve_out_stage *st,
+                                      int8_t *out, int32_t out_step, uint32x4_t out_offsets)
+{
+    const int32x4_t acc0 = vdupq_n_s32(ch->acc0);
+    int32_t j = 0;
+    for (;;) {
+        const int8_t *xj = x + j * x_step;
+        sg_mve_acc4x1 a = {0, 0, 0, 0};
+        for (int32_t r = 0; r < t->rows; ++r) {
+            for (int32_t c = 0; c < t->cols; ++c) {
+                a = sg_mve_dot_4x1(a, xj + r * t->x_row + c * t->x_col, x_step,
+                                   w + r * t->w_row + c * t->w_col, t->len);
+            }
+        }
+        int32x4_t dot = vdupq_n_s32(a.a0);
+        dot = vsetq_lane_s32(a.a1, dot, 1);
+        dot = vsetq_lane_s32(a.a2, dot, 2);
+        dot = vsetq_lane_s32(a.a3, dot, 3);
+        const int32x4_t v = sg_mve_requant_output(vaddq_s32(dot, acc0), ch->mult, ch->shift, st);
+        vstrbq_scatter_offset_s32(out + j * out_step, out_offsets, v);
+        if (j == n - 4) {
+            break;
+        }
+        j = sg_min_s32(j + 4, n - 4);
+    }
+}
+
+/* The per-channel constants of output channel o whose taps t read the weights at w. */
+static inline sg_mve_channel sg_mve_channel_of(const sg_mve_taps *t, const int8_t *w,
+                                               const int32_t *bias, const sg_requant *rq,
+                                               int32_t o)
+{
+    sg_mve_channel ch;
+    const uint32_t b = (uint32_t)(bias != NULL ? bias[o] : 0) +
+                       (uint32_t)sg_mve_wsum(t, w) * (uint32_t)rq->in_offset;
+    ch.acc0 = sg_wrap_s32(b);
+    ch.mult = vdupq_n_s32(rq->mult[o]);
+    ch.shift = sg_mve_shift_of(vdupq_n_s32(rq->shift[o]));
+    return ch;
+}
+
+#endif /* SG_HAS_MVE */
+
+#endif /* SG_DOT_MVE_H */
