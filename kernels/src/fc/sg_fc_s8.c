@@ -16,7 +16,9 @@ int32_t sg_fc_s8_scratch_size(const sg_fc_s8_params *p)
     return sg_scratch_bytes((int64_t)p->in_features * (int64_t)sizeof(int16_t));
 }
 
-#if SG_HAS_DSP
+#if SG_HAS_MVE
+#include "../mve/sg_fc_s8_mve.h"
+#elif SG_HAS_DSP
 static void fc_dsp(const sg_fc_s8_params *p, const int8_t *input, int8_t *output, int16_t *x16)
 {
     sg_dsp_widen(input, p->in_features, p->rq.in_offset, x16);
@@ -41,7 +43,10 @@ sg_status sg_fc_s8(const sg_fc_s8_params *p,
     SG_REQUIRE(sg_requant_ok(&p->rq, p->out_features), SG_ERR_ARG);
     SG_REQUIRE(sg_scratch_ok(scratch, sg_fc_s8_scratch_size(p)), SG_ERR_SCRATCH);
 
-#if SG_HAS_DSP
+#if SG_HAS_MVE
+    (void)scratch;
+    sg_fc_s8_mve(p, input, output);
+#elif SG_HAS_DSP
     fc_dsp(p, input, output, (int16_t *)scratch.buf);
 #else
     (void)scratch;
