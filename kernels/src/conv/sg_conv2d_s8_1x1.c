@@ -17,7 +17,9 @@ int32_t sg_conv2d_s8_1x1_scratch_size(const sg_conv2d_s8_params *p)
     return p->in.c > 0 ? sg_scratch_bytes(2 * (int64_t)p->in.c * (int64_t)sizeof(int16_t)) : 0;
 }
 
-#if SG_HAS_DSP
+#if SG_HAS_MVE
+#include "../mve/sg_conv2d_s8_1x1_mve.h"
+#elif SG_HAS_DSP
 static void conv_1x1_dsp(const sg_conv2d_s8_params *p, const int8_t *input, int8_t *output,
                          int16_t *x16)
 {
@@ -26,13 +28,10 @@ static void conv_1x1_dsp(const sg_conv2d_s8_params *p, const int8_t *input, int8
     const int32_t c_out = p->out.c;
     int32_t i = 0;
     for (; i + 2 <= pixels; i += 2) {
-        /* Each pixel separately: its 4-tap groups must start at its own channel 0, as the
-         * weights' do. */
-        sg_dsp_widen(input + i * c_in, c_in, p->rq.in_offset, x16);
-        sg_dsp_widen(input + (i + 1) * c_in, c_in, p->rq.in_offset, x16 + c_in);
+        const int8_t *a = input + i * c_in;
+        sg_dsp_widen2(a, a + c_in, c_in, p->rq.in_offset, x16);
         int8_t *out = output + i * c_out;
-        sg_dsp_mat_2xn(x16, x16 + c_in, p->weights, p->bias, c_in, c_out, &p->rq, out,
-                       out + c_out);
+        sg_dsp_mat_2xn(x16, p->weights, p->bias, c_in, c_out, &p->rq, out, out + c_out);
     }
     if (i < pixels) {
         sg_dsp_widen(input + i * c_in, c_in, p->rq.in_offset, x16);
@@ -63,7 +62,10 @@ sg_status sg_conv2d_s8_1x1(const sg_conv2d_s8_params *p,
     SG_REQUIRE(p->out.h == p->in.h && p->out.w == p->in.w, SG_ERR_ARG);
     SG_REQUIRE(sg_scratch_ok(scratch, sg_conv2d_s8_1x1_scratch_size(p)), SG_ERR_SCRATCH);
 
-#if SG_HAS_DSP
+#if SG_HAS_MVE
+    (void)scratch;
+    sg_conv2d_s8_1x1_mve(p, input, output);
+#elif SG_HAS_DSP
     conv_1x1_dsp(p, input, output, (int16_t *)scratch.buf);
 #else
     (void)scratch;
