@@ -16,18 +16,21 @@
 #include "../sg_window.h"
 #include "sg_conv2d_check.h"
 
-/* Scratch layout: two widened im2col rows (2 x K int16), then one int8 gather row (K). It is
+/* Scratch layout: two pixels' widened im2col rows (2 x K int16, sg_dsp_widen2), then their
+ * two int8 gather rows (2 x K). It is
  * reported on every ISA, so a memory plan does not depend on the core; the portable path
  * leaves it unused. */
 int32_t sg_conv2d_s8_scratch_size(const sg_conv2d_s8_params *p)
 {
     const int64_t k = (int64_t)p->filter.h * p->filter.w * p->in.c;
     return p->filter.h > 0 && p->filter.w > 0 && p->in.c > 0
-               ? sg_scratch_bytes(k * (2 * (int64_t)sizeof(int16_t) + 1))
+               ? sg_scratch_bytes(k * 2 * ((int64_t)sizeof(int16_t) + 1))
                : 0;
 }
 
-#if SG_HAS_DSP
+#if SG_HAS_MVE
+#include "../mve/sg_conv2d_s8_mve.h"
+#elif SG_HAS_DSP
 /* The window of output pixel (oy, ox) as K int8, padding = the input zero point. */
 static void im2col_s8(const sg_conv2d_s8_params *p, const int8_t *input, int32_t oy, int32_t ox,
                       int8_t *col)
@@ -70,22 +73,21 @@ static void conv_dsp(const sg_conv2d_s8_params *p, const int8_t *input, int8_t *
     const int32_t k = p->filter.h * p->filter.w * p->in.c;
     const int32_t c_out = p->out.c;
     const int32_t pixels = p->out.h * p->out.w;
-    int16_t *x0 = (int16_t *)scratch;
-    int16_t *x1 = x0 + k;
-    int8_t *col = (int8_t *)(x1 + k);
+    int16_t *x16 = (int16_t *)scratch;
+    int8_t *col0 = (int8_t *)(x16 + 2 * k);
+    int8_t *col1 = col0 + k;
     int32_t i = 0;
     for (; i + 2 <= pixels; i += 2) {
-        im2col_s8(p, input, i / p->out.w, i % p->out.w, col);
-        sg_dsp_widen(col, k, p->rq.in_offset, x0);
-        im2col_s8(p, input, (i + 1) / p->out.w, (i + 1) % p->out.w, col);
-        sg_dsp_widen(col, k, p->rq.in_offset, x1);
+        im2col_s8(p, input, i / p->out.w, i % p->out.w, col0);
+        im2col_s8(p, input, (i + 1) / p->out.w, (i + 1) % p->out.w, col1);
+        sg_dsp_widen2(col0, col1, k, p->rq.in_offset, x16);
         int8_t *out = output + i * c_out;
-        sg_dsp_mat_2xn(x0, x1, p->weights, p->bias, k, c_out, &p->rq, out, out + c_out);
+        sg_dsp_mat_2xn(x16, p->weights, p->bias, k, c_out, &p->rq, out, out + c_out);
     }
     if (i < pixels) {
-        im2col_s8(p, input, i / p->out.w, i % p->out.w, col);
-        sg_dsp_widen(col, k, p->rq.in_offset, x0);
-        sg_dsp_mat_1xn(x0, p->weights, p->bias, k, c_out, &p->rq, output + i * c_out);
+        im2col_s8(p, input, i / p->out.w, i % p->out.w, col0);
+        sg_dsp_widen(col0, k, p->rq.in_offset, x16);
+        sg_dsp_mat_1xn(x16, p->weights, p->bias, k, c_out, &p->rq, output + i * c_out);
     }
 }
 #else
@@ -122,7 +124,10 @@ sg_status sg_conv2d_s8(const sg_conv2d_s8_params *p,
     SG_TRY(sg_conv2d_s8_check(p, input, output));
     SG_REQUIRE(sg_scratch_ok(scratch, sg_conv2d_s8_scratch_size(p)), SG_ERR_SCRATCH);
 
-#if SG_HAS_DSP
+#if SG_HAS_MVE
+    (void)scratch;
+    sg_conv2d_s8_mve(p, input, output);
+#elif SG_HAS_DSP
     conv_dsp(p, input, output, scratch.buf);
 #else
     const sg_window_geometry g = sg_conv2d_geometry(p);
