@@ -5,6 +5,7 @@
 
 #include "../sg_requant.h"
 #include "../sg_window.h"
+#include "../mve/sg_dwconv2d_s8_mve.h"
 
 int32_t sg_dwconv2d_s8_scratch_size(const sg_dwconv2d_s8_params *p)
 {
@@ -67,6 +68,12 @@ sg_status sg_dwconv2d_s8(const sg_dwconv2d_s8_params *p,
     SG_REQUIRE(sg_scratch_ok(scratch, sg_dwconv2d_s8_scratch_size(p)), SG_ERR_SCRATCH);
 
     const sg_window_geometry g = dwconv2d_geometry(p);
+#if SG_HAS_MVE
+    if (p->ch_mult == 1) {
+        sg_dwconv2d_s8_mve(p, &g, input, output);
+        return SG_OK;
+    }
+#endif
     sg_for_each_window(&g, dwconv_pixel_portable, p, input, output);
     return SG_OK;
 }
