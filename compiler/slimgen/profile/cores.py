@@ -42,7 +42,10 @@ CORES: dict[str, Core] = {
              "cortex-m7"),
         Core("m33", "cortex-m33", "UC_CPU_ARM_CORTEX_M33", ("-mcpu=cortex-m33", "-mthumb"),
              None),
-        Core("m55", "cortex-m55", None, ("-mcpu=cortex-m55", "-mthumb"), "cortex-m55"),
+        # GCC defines __ARM_FEATURE_MVE only with a hard or softfp float ABI; the reference's
+        # M55 figures are CMSIS-NN's MVE path, so the benchmark compiles with Helium too.
+        Core("m55", "cortex-m55", None, ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"),
+             "cortex-m55"),
     )
 }
 
