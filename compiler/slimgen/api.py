@@ -32,6 +32,7 @@ from .ir.graph import Graph
 from .ir.serialize import load_graph, save_graph
 from .ir.verify import verify_graph
 from .lower.kernels import KernelSpec, select_kernels
+from .lower.sparse_select import choose_sparse, core_of, parse_mode
 from .passes.float_passes import (
     fold_batchnorm,
     fold_flatten,
@@ -64,6 +65,7 @@ class BuildOptions:
     target: str = "host"
     board: str | None = None
     ranges: str | None = None  # activation ranges JSON (slimgen compress --qat); overrides calib
+    sparse: str = "off"  # auto | off | a lower/sparse_format.FORMATS name (lower/sparse_select.py)
 
 
 @dataclass
@@ -73,6 +75,7 @@ class Compiled:
     kernels: dict[str, KernelSpec]
     plan: MemoryPlan
     files: dict[str, str] = field(default_factory=dict)
+    sparse: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-layer choice and why
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -128,16 +131,18 @@ def compile_graph(g: Graph, calib_x: np.ndarray, opts: BuildOptions,
                       progress=tick)
     if ranges:
         stats = override_ranges(stats, ranges)
-    return lower(g, quantize_graph(g, stats))
+    return lower(g, quantize_graph(g, stats), opts)
 
 
-def lower(g: Graph, qg: Graph) -> Compiled:
+def lower(g: Graph, qg: Graph, opts: BuildOptions | None = None) -> Compiled:
     """Quant graph -> kernels and arena plan; ``g`` is the float graph verify compares with."""
+    opts = opts or BuildOptions()
     verify_graph(qg)
     kernels = select_kernels(qg)
+    sparse = choose_sparse(qg, kernels, parse_mode(opts.sparse), core_of(opts.target))
     scratch = {n.name: kernels[n.name].scratch_bytes(n) for n in qg.nodes if n.name in kernels}
     plan = plan_arena(graph_buffers(qg, scratch))
-    return Compiled(g, qg, kernels, plan)
+    return Compiled(g, qg, kernels, plan, sparse=sparse)
 
 
 def report(c: Compiled, source: str) -> dict[str, Any]:
@@ -161,6 +166,11 @@ def report(c: Compiled, source: str) -> dict[str, Any]:
             "weight_bytes": wbytes,
             "output_offset": c.plan.offsets.get(n.out.name),
         })
+        if n.name in c.sparse:  # the packed weights replace the dense int8 ones
+            choice = c.sparse[n.name]
+            chosen = next(e for e in choice["candidates"] if e["kernel"] == choice["kernel"])
+            layers[-1]["weight_bytes"] += chosen["weight_bytes"] - w[0].nbytes
+            layers[-1]["sparse"] = choice
     peak_idx, peak_bytes = c.plan.peak_node()
     return {
         "slimgen_version": __version__,
@@ -258,7 +268,7 @@ def build(model: Path, calib: Path | None, out: Path, opts: BuildOptions | None 
     if _is_tflite_path(model):
         name = c_identifier(opts.name or model.stem)
         progress("import", 0, 1)
-        c = lower(*import_tflite(model, name))
+        c = lower(*import_tflite(model, name), opts)
         progress("import", 1, 1)
         return _write_build(model, out, opts, name, c, progress, extra_files)
     if calib is None:

@@ -18,6 +18,7 @@ from ..ir.graph import Graph, Node, Value
 from ..lower.kernels import KernelSpec
 from ..plan.greedy import MemoryPlan
 from .cformat import c_float, c_int_array
+from .sparse_emit import sparse_fields
 
 
 @dataclass
@@ -106,7 +107,10 @@ class _Emitter:
         out = n.out
         args = [self.ptr(x, True), self.ptr(out, False)]
         comment = f"{n.name}  {n.origin}"
-        if n.op in ("conv2d", "dwconv2d"):
+        if spec.sparse:
+            fields, ptype, detail = sparse_fields(self, n, spec)
+            comment += detail
+        elif n.op in ("conv2d", "dwconv2d"):
             w, b = self.weights(n)
             kh, kw = a.kernel
             fields = [("in", _dims(x.shape))]

@@ -19,6 +19,7 @@ class KernelSpec:
     applies: Callable[[Node], bool]
     source: str  # path under kernels/src
     scratch_bytes: Callable[[Node], int] = lambda n: 0
+    sparse: str = ""  # packed weight format (lower/sparse_format.py); "" = dense
 
 
 def _is_1x1(n: Node) -> bool:
@@ -26,6 +27,23 @@ def _is_1x1(n: Node) -> bool:
     return (a.kernel == (1, 1) and a.stride == (1, 1) and a.pad == (0, 0, 0, 0)
             and a.dilation == (1, 1))
 
+
+
+#: Sparse format -> suffix of its C kernels (nm2:4 and nm1:4 share sg_*_nm4).
+SPARSE_C_NAMES = {"unstructured": "csr8", "bsr1x4": "bsr1x4", "nm2:4": "nm4", "nm1:4": "nm4"}
+
+
+def weight_matrix(n: Node):
+    """The node's int8 weights as the [rows][cols] matrix the sparse formats pack."""
+    w = n.inputs[1]
+    assert w is not None and w.data is not None
+    return w.data.reshape(w.data.shape[0], -1)
+
+
+def _packable(fmt: str) -> Callable[[Node], bool]:
+    from .sparse_format import fits
+
+    return lambda n: fits(weight_matrix(n), fmt) is None
 
 # Scratch mirrors of the C `_scratch_size` functions (tests/kernels/test_scratch_sizes.py checks
 # them against the C over random shapes). Same value on every core: the DSP paths use it, the
@@ -48,9 +66,20 @@ def conv_1x1_scratch(c_in: int) -> int:
     return _scratch(4 * c_in) if c_in > 0 else 0
 
 
+def dw3x3_scratch(out_h: int, out_w: int, stride_h: int, stride_w: int) -> int:
+    """sg_dwconv2d_s8_3x3: one channel's padded int16 plane, plus a halfword, 4-byte rounded."""
+    plane = ((out_h - 1) * stride_h + 3) * ((out_w - 1) * stride_w + 3)
+    return _scratch((2 * plane + 2 + 3) // 4 * 4)
+
+
+def _is_dw3x3(n: Node) -> bool:
+    a = n.attrs
+    return a.kernel == (3, 3) and a.dilation == (1, 1) and a.ch_mult == 1
+
+
 def conv_scratch(kh: int, kw: int, c_in: int) -> int:
-    """sg_conv2d_s8: two widened im2col rows (int16) and one int8 gather row."""
-    return _scratch(5 * kh * kw * c_in) if min(kh, kw, c_in) > 0 else 0
+    """sg_conv2d_s8: two widened im2col rows (int16) and their two int8 gather rows."""
+    return _scratch(6 * kh * kw * c_in) if min(kh, kw, c_in) > 0 else 0
 
 
 KERNELS: tuple[KernelSpec, ...] = (
@@ -58,6 +87,8 @@ KERNELS: tuple[KernelSpec, ...] = (
                scratch_bytes=lambda n: conv_1x1_scratch(n.x.shape[-1])),
     KernelSpec("sg_conv2d_s8", "conv2d", lambda n: True, "conv/sg_conv2d_s8.c",
                scratch_bytes=lambda n: conv_scratch(*n.attrs.kernel, n.x.shape[-1])),
+    KernelSpec("sg_dwconv2d_s8_3x3", "dwconv2d", _is_dw3x3, "conv/sg_dwconv2d_s8_3x3.c",
+               scratch_bytes=lambda n: dw3x3_scratch(*n.out.shape[:2], *n.attrs.stride)),
     KernelSpec("sg_dwconv2d_s8", "dwconv2d", lambda n: True, "conv/sg_dwconv2d_s8.c"),
     KernelSpec("sg_fc_s8", "fc", lambda n: True, "fc/sg_fc_s8.c",
                scratch_bytes=lambda n: fc_scratch(n.x.size)),
@@ -68,8 +99,15 @@ KERNELS: tuple[KernelSpec, ...] = (
     KernelSpec("sg_transpose_nhwc_nchw_s8", "transpose", lambda n: True,
                "layout/sg_transpose_nhwc_nchw_s8.c"),
     KernelSpec("sg_softmax_s8", "softmax", lambda n: True, "softmax/sg_softmax_s8.c"),
+    # Sparse weights: chosen per layer by lower/sparse_select.py (--sparse), never by the
+    # first-match loop below. Predicate: an fc or 1x1 layer whose weights the format can hold.
+    *(KernelSpec(f"sg_fc_s8_{c}", "fc", _packable(f), f"sparse/sg_fc_s8_{c}.c", sparse=f)
+      for f, c in SPARSE_C_NAMES.items()),
+    *(KernelSpec(f"sg_conv2d_s8_1x1_{c}", "conv2d", lambda n, f=f: _is_1x1(n) and _packable(f)(n),
+                 f"sparse/sg_conv2d_s8_1x1_{c}.c", sparse=f)
+      for f, c in SPARSE_C_NAMES.items()),
 )
-SPECS = {k.name: k for k in KERNELS}
+SPECS = {k.name: k for k in KERNELS if not k.sparse}
 
 
 def select_kernels(g: Graph) -> dict[str, KernelSpec]:
@@ -78,7 +116,8 @@ def select_kernels(g: Graph) -> dict[str, KernelSpec]:
     for n in g.nodes:
         if n.op == "reshape":
             continue
-        spec = next((k for k in KERNELS if k.op == n.op and k.applies(n)), None)
+        spec = next((k for k in KERNELS
+                     if k.op == n.op and not k.sparse and k.applies(n)), None)
         if spec is None:
             raise AssertionError(f"no kernel for {n.name} ({n.op})")
         chosen[n.name] = spec

@@ -9,7 +9,9 @@ every execution of a block by its address. Replaying that log gives the same per
 execution profile as the Unicorn hook (profile/engine.py) and the same attribution: blocks
 inside ``<prefix>_run`` are its glue, each excursion out of it is one call (one layer), until
 control returns to main. Taken-branch counts come from consecutive blocks as in the engine.
-``-icount shift=S`` (S from firmware/qemu.py) keeps the run deterministic.
+QEMU runs without ``-icount`` here: under it, a block whose instruction budget has run out is
+logged and left before its first instruction, then entered again, which the log would count
+twice. The block log does not depend on timing, so the count is deterministic without it.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ MAIN = """/* slimgen profile under QEMU: one inference, status and output over s
 
 int main(void);
 
-static const int8_t sg_prof_input[{P}_INPUT_BYTES] = {{ {values} }};
-static int8_t sg_prof_output[{P}_OUTPUT_BYTES];
+static const int8_t sg_prof_input[{P}_INPUT_BYTES] __attribute__((aligned(16))) = {{ {values} }};
+static int8_t sg_prof_output[{P}_OUTPUT_BYTES] __attribute__((aligned(16)));
 static uint8_t sg_prof_arena[{P}_ARENA_BYTES + 16] __attribute__((aligned(16)));
 
 int main(void)
@@ -174,7 +176,11 @@ def run_inference_qemu(model_dir: Path, work: Path, core: Core, x: np.ndarray,
         raise EmulationError(f"main calls {prefix}_run {len(calls)} times, expected once")
     ret = calls[0].addr + calls[0].size
     log = Path(work) / "qemu.log"
-    cmd = [*qemu_command(board, elf), "-d", "exec,nochain,in_asm", "-D", str(log)]
+    cmd = qemu_command(board, elf)
+    # Without -icount: under it a block whose instruction budget has run out is entered, logged,
+    # and left before its first instruction, then entered again, so the log would count it twice.
+    i = cmd.index("-icount")
+    cmd = [*cmd[:i], *cmd[i + 2:], "-d", "exec,nochain,in_asm", "-D", str(log)]
     try:
         proc = subprocess.run(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               timeout=timeout)

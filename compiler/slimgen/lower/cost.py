@@ -1,0 +1,95 @@
+"""Estimated cycles of the dense and sparse fc / 1x1 kernels, per core: what ``--sparse auto``
+compares layer by layer.
+
+The model is linear in what a kernel's loops do:
+
+    cycles = fixed + passes * (per_row * rows + per_unit * units_per_pass)
+
+``passes`` is 1 for fc; for a 1x1 convolution the sparse kernels walk the weights once per pair
+of pixels and the dense one once per pixel (its coefficients absorb its own tiling). ``units``
+are what the inner loop iterates over: MACs (dense), stored entries with escapes (unstructured),
+blocks (bsr1x4), N:4 entries (nm). The coefficients per (kernel, core) are fitted to
+instruction-accurate Unicorn profiles by ``benchmarks/sparse_calibrate.py`` and stored in
+``sparse_costs.json`` beside this file; where a core or kernel has no fitted row, an analytic
+instruction count per unit (from the loops' code, 1 cycle per instruction, 2 per load) is used
+and the report says so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from . import sparse_format as sf
+
+COSTS_FILE = Path(__file__).with_name("sparse_costs.json")
+
+# Analytic fallbacks: cycles (fixed, per_row, per_unit) for one pass, an M4-like core.
+ANALYTIC: dict[str, tuple[float, float, float]] = {
+    "fc:dense": (200.0, 40.0, 2.6),
+    "pw:dense": (200.0, 40.0, 3.1),
+    "fc:unstructured": (150.0, 30.0, 7.0),
+    "pw:unstructured": (150.0, 50.0, 10.0),
+    "fc:bsr1x4": (150.0, 30.0, 13.0),
+    "pw:bsr1x4": (150.0, 50.0, 22.0),
+    "fc:nm": (150.0, 30.0, 6.0),
+    "pw:nm": (150.0, 50.0, 9.0),
+}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    kernel: str
+    fmt: str  # "dense" or a sparse_format.FORMATS name
+    cycles: int
+    units: int  # MACs, entries or blocks per pass
+    weight_bytes: int  # flash bytes of the weights (packed arrays for sparse)
+    source: str  # "fitted:m4" or "analytic"
+
+    def as_json(self) -> dict[str, object]:
+        return {"kernel": self.kernel, "format": self.fmt, "est_cycles": self.cycles,
+                "units": self.units, "weight_bytes": self.weight_bytes, "model": self.source}
+
+
+@cache
+def fitted_table() -> dict[str, dict[str, list[float]]]:
+    """{core: {"fc:bsr1x4": [fixed, per_row, per_unit], ...}} from sparse_costs.json."""
+    if not COSTS_FILE.is_file():
+        return {}
+    data = json.loads(COSTS_FILE.read_text())
+    return {core: {k: list(v) for k, v in rows.items()} for core, rows in data["cores"].items()}
+
+
+def coefficients(family: str, fmt: str, core: str) -> tuple[tuple[float, float, float], str]:
+    key = f"{family}:{'nm' if fmt.startswith('nm') else fmt}"
+    row = fitted_table().get(core, {}).get(key)
+    if row is not None:
+        return (row[0], row[1], row[2]), f"fitted:{core}"
+    return ANALYTIC[key], "analytic"
+
+
+def units_of(packed: sf.Packed | None, w: np.ndarray) -> int:
+    if packed is None:
+        return int(w.size)
+    if isinstance(packed, sf.Csr8):
+        return packed.entries
+    if isinstance(packed, sf.Bsr1x4):
+        return packed.blocks
+    return int(packed.values.size)
+
+
+def estimate(kernel: str, fmt: str, w: np.ndarray, pixels: int, core: str) -> Estimate:
+    """Cycles of ``kernel`` (format ``fmt``) on dense weights ``w`` [rows][cols], over ``pixels``
+    output pixels (1 for fc)."""
+    family = "fc" if kernel.startswith("sg_fc") else "pw"
+    packed = None if fmt == "dense" else sf.pack(w, fmt)
+    units = units_of(packed, w)
+    (fixed, per_row, per_unit), source = coefficients(family, fmt, core)
+    passes = 1 if family == "fc" else (pixels if fmt == "dense" else -(-pixels // 2))
+    cycles = fixed + passes * (per_row * w.shape[0] + per_unit * units)
+    wbytes = int(w.size) if packed is None else packed.nbytes
+    return Estimate(kernel, fmt, int(round(cycles)), units, wbytes, source)

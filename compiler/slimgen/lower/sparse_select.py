@@ -1,0 +1,88 @@
+"""``--sparse auto|off|FORMAT``: which fc / 1x1 layers run a sparse kernel, and why.
+
+After the dense first-match selection (lower/kernels.py select_kernels), every fc and 1x1 layer
+gets a list of candidates: its dense kernel and each sparse spec in KERNELS whose predicate
+holds (the weights fit the format). ``cost.estimate`` prices each on the target core; ``auto``
+keeps the cheapest (dense when sparse does not pay), FORMAT takes that format wherever it
+applies and is cheaper than dense or not (the user asked), and ``off`` changes nothing. The
+decision and every candidate's estimate go into report.json.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import InputError
+from ..ir.graph import Graph, Node
+from .cost import estimate
+from .kernels import KERNELS, KernelSpec, _is_1x1, weight_matrix
+from .sparse_format import FORMATS
+
+MODES = ("auto", "off", *FORMATS)
+#: Cost model core for host builds (the default firmware target).
+HOST_CORE = "m4"
+
+
+def parse_mode(text: str) -> str:
+    mode = text.strip().lower()
+    if mode not in MODES:
+        raise InputError(f"unknown --sparse value {text!r}.",
+                         f"Use one of: {', '.join(MODES)}.")
+    return mode
+
+
+def core_of(target: str) -> str:
+    """``--target cortex-m7`` -> "m7"; the host -> HOST_CORE."""
+    t = target.lower().replace("cortex-", "")
+    return t if t in ("m4", "m7", "m33", "m55") else HOST_CORE
+
+
+def _candidate_layer(n: Node, spec: KernelSpec) -> bool:
+    return (n.op == "fc" or (n.op == "conv2d" and _is_1x1(n))) and not spec.sparse
+
+
+def choose_sparse(g: Graph, kernels: dict[str, KernelSpec], mode: str, core: str
+                  ) -> dict[str, dict[str, Any]]:
+    """Replace dense kernels by sparse ones in ``kernels`` per ``mode``; return, per considered
+    layer, the decision: chosen kernel and format, the reason, and every candidate's estimate."""
+    decisions: dict[str, dict[str, Any]] = {}
+    if mode == "off":
+        return decisions
+    for n in g.nodes:
+        dense = kernels.get(n.name)
+        if dense is None or not _candidate_layer(n, dense):
+            continue
+        w = weight_matrix(n)
+        pixels = 1 if n.op == "fc" else n.out.shape[0] * n.out.shape[1]
+        density = float((w != 0).mean())
+        cands = [(dense, estimate(dense.name, "dense", w, pixels, core))]
+        refused: dict[str, str] = {}
+        for spec in KERNELS:
+            if spec.sparse and spec.op == n.op:
+                if spec.applies(n):
+                    cands.append((spec, estimate(spec.name, spec.sparse, w, pixels, core)))
+                elif mode in (spec.sparse, "auto"):
+                    refused[spec.sparse] = "weights do not fit the format or the layer shape"
+        best_spec, best = min(cands, key=lambda c: c[1].cycles)
+        if mode == "auto":
+            why = ("lowest estimated cycles" if best_spec.sparse
+                   else "dense: no sparse format is estimated faster")
+        else:
+            forced = [c for c in cands if c[0].sparse == mode]
+            if forced:
+                best_spec, best = forced[0]
+                why = f"--sparse {mode}"
+            else:
+                best_spec, best = cands[0]
+                why = f"dense: {mode} cannot hold this layer's weights"
+        kernels[n.name] = best_spec
+        decisions[n.name] = {
+            "kernel": best_spec.name,
+            "format": best.fmt,
+            "reason": why,
+            "density": round(density, 4),
+            "core": core,
+            "candidates": [e.as_json() for _, e in cands],
+            "refused": refused,
+        }
+    return decisions
