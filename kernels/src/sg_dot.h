@@ -11,6 +11,17 @@
 
 #include <stdint.h>
 
+/* GCC's first scheduling pass (on at -O2 and -O3) hoists the weight loads of a whole register
+ * tile to the top of the loop, to pair them on the M4's load pipeline, and then runs out of
+ * registers and spills accumulators to the stack in every iteration: the 1x4 fc loop grew
+ * from 26 to 32 instructions. Without the pass the loops keep every accumulator in registers.
+ * Only for the real DSP cores, only for GCC (Clang has no such pragma and does not need it),
+ * and only the files that include this header. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__ARM_FEATURE_DSP) &&                     \
+    !defined(SG_EMULATE_DSP)
+#pragma GCC optimize("no-schedule-insns")
+#endif
+
 #include "sg_arch.h"
 #include "sg_requant.h"
 
@@ -76,7 +87,32 @@ static inline void sg_dsp_widen(const int8_t *a, int32_t k, int32_t offset, int1
     }
 }
 
-/* acc + the 4 products of one widened activation group x and 4 weight bytes at w. */
+/* Two activation rows a0, a1 of k taps (two pixels) widened as sg_dsp_widen, interleaved by
+ * group: a0's group, a1's group, a0's next group, ...; then a0's k % 4 tail, then a1's. One
+ * pointer then walks both rows, which keeps the 2x2 loop inside the registers. */
+static inline void sg_dsp_widen2(const int8_t *a0, const int8_t *a1, int32_t k, int32_t offset,
+                                 int16_t *dst)
+{
+    const int32_t offset2 = sg_dup16(offset);
+    for (int32_t i = k >> 2; i > 0; --i) {
+        const int32_t x0 = sg_read_s8x4(a0);
+        const int32_t x1 = sg_read_s8x4(a1);
+        sg_write_s16x2(dst, sg_sxtab16(offset2, x0));
+        sg_write_s16x2(dst + 2, sg_sxtab16_ror8(offset2, x0));
+        sg_write_s16x2(dst + 4, sg_sxtab16(offset2, x1));
+        sg_write_s16x2(dst + 6, sg_sxtab16_ror8(offset2, x1));
+        a0 += 4;
+        a1 += 4;
+        dst += 8;
+    }
+    const int32_t rest = k & 3;
+    for (int32_t i = 0; i < rest; ++i) {
+        dst[i] = (int16_t)(a0[i] + offset);
+        dst[rest + i] = (int16_t)(a1[i] + offset);
+    }
+}
+
+/* acc + the 4 products of one widened activation group (x_even, x_odd) and 4 weight bytes at w. */
 static inline int32_t sg_dsp_mac4(int32_t x_even, int32_t x_odd, const int8_t *w, int32_t acc)
 {
     const int32_t wv = sg_read_s8x4(w);
@@ -93,21 +129,68 @@ static inline int32_t sg_dsp_tail(const int16_t *x, const int8_t *w, int32_t n, 
     return acc;
 }
 
+/* The output stage of the DSP paths: sg_requant_output's result, in fewer instructions.
+ * - mult >= 0 (sg_requant_ok), so the high multiply never meets SRDHM's one saturating input
+ *   pair (INT32_MIN * INT32_MIN) and needs no test for it;
+ * - clamp(y, act_min - out_offset, act_max - out_offset) + out_offset equals
+ *   clamp(ssat8(qadd(y, out_offset)), act_min, act_max): if y + out_offset fits int32 both are
+ *   clamp(y + out_offset, act_min, act_max), since [act_min, act_max] lies inside [-128, 127];
+ *   if it does not, QADD saturates and both give the bound on that side. */
+typedef struct {
+    int32_t out_offset;
+    int32_t act_min;
+    int32_t act_max;
+} sg_dsp_out_stage;
+
+static inline sg_dsp_out_stage sg_dsp_out_stage_of(const sg_requant *rq)
+{
+    sg_dsp_out_stage o;
+    o.out_offset = rq->out_offset;
+    o.act_min = rq->act_min;
+    o.act_max = rq->act_max;
+    return o;
+}
+
+static inline int8_t sg_dsp_requant(int32_t acc, int32_t mult, int32_t shift, sg_dsp_out_stage st)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    const int32_t v = sg_wrap_s32((uint32_t)acc << left);
+    const int32_t high = (int32_t)(((int64_t)v * mult + ((int64_t)1 << 30)) >> 31);
+    const int32_t y = sg_ssat8(sg_qadd(sg_rounding_divide_by_pot(high, right), st.out_offset));
+    return (int8_t)sg_min_s32(sg_max_s32(y, st.act_min), st.act_max);
+}
+
+/* One 4-tap step of the 1x4 tile: activations at x, weight rows at w0, w0 + k, w2, w2 + k. */
+static inline void sg_dsp_step_1x4(const int16_t *x, const int8_t *w0, const int8_t *w2, int32_t k,
+                                   int32_t *s0, int32_t *s1, int32_t *s2, int32_t *s3)
+{
+    const int32_t xe = sg_read_s16x2(x);
+    const int32_t xo = sg_read_s16x2(x + 2);
+    *s0 = sg_dsp_mac4(xe, xo, w0, *s0);
+    *s1 = sg_dsp_mac4(xe, xo, w0 + k, *s1);
+    *s2 = sg_dsp_mac4(xe, xo, w2, *s2);
+    *s3 = sg_dsp_mac4(xe, xo, w2 + k, *s3);
+}
+
 /* acc[r] += dot(x, w + r * k) for the 4 weight rows r < 4; x widened by sg_dsp_widen. Rows 1
  * and 3 are read at register offset k from rows 0 and 2: two row pointers instead of four keep
- * the loop inside the allocatable registers. */
+ * the loop inside the allocatable registers. The loop does 8 taps per iteration to halve its
+ * pointer and branch overhead. */
 static inline void sg_dsp_dot_1x4(const int16_t *x, const int8_t *w, int32_t k, int32_t acc[4])
 {
     const int8_t *w0 = w;
     const int8_t *w2 = w + 2 * k;
     int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
-    for (int32_t i = k >> 2; i > 0; --i) {
-        const int32_t xe = sg_read_s16x2(x);
-        const int32_t xo = sg_read_s16x2(x + 2);
-        s0 = sg_dsp_mac4(xe, xo, w0, s0);
-        s1 = sg_dsp_mac4(xe, xo, w0 + k, s1);
-        s2 = sg_dsp_mac4(xe, xo, w2, s2);
-        s3 = sg_dsp_mac4(xe, xo, w2 + k, s3);
+    for (int32_t i = k >> 3; i > 0; --i) {
+        sg_dsp_step_1x4(x, w0, w2, k, &s0, &s1, &s2, &s3);
+        sg_dsp_step_1x4(x + 4, w0 + 4, w2 + 4, k, &s0, &s1, &s2, &s3);
+        x += 8;
+        w0 += 8;
+        w2 += 8;
+    }
+    if (k & 4) {
+        sg_dsp_step_1x4(x, w0, w2, k, &s0, &s1, &s2, &s3);
         x += 4;
         w0 += 4;
         w2 += 4;
@@ -130,41 +213,66 @@ static inline int32_t sg_dsp_dot_1x1(const int16_t *x, const int8_t *w, int32_t 
     return sg_dsp_tail(x, w, k & 3, acc);
 }
 
-/* acc[2 * p + r] += dot(x_p, w + r * k) for widened activation rows x0, x1 and weight rows
- * r < 2. */
-static inline void sg_dsp_dot_2x2(const int16_t *x0, const int16_t *x1, const int8_t *w,
-                                  int32_t k, int32_t acc[4])
+/* One 4-tap step of the 2x2 tile: the two pixels' groups at x (sg_dsp_widen2), weight rows
+ * w0, w1. */
+static inline void sg_dsp_step_2x2(const int16_t *x, const int8_t *w0, const int8_t *w1,
+                                   int32_t *s00, int32_t *s01, int32_t *s10, int32_t *s11)
+{
+    const int32_t v0 = sg_read_s8x4(w0);
+    const int32_t v1 = sg_read_s8x4(w1);
+    const int32_t v0e = sg_sxtb16(v0), v0o = sg_sxtb16_ror8(v0);
+    const int32_t v1e = sg_sxtb16(v1), v1o = sg_sxtb16_ror8(v1);
+    int32_t xe = sg_read_s16x2(x);
+    int32_t xo = sg_read_s16x2(x + 2);
+    *s00 = sg_smlad(xo, v0o, sg_smlad(xe, v0e, *s00));
+    *s01 = sg_smlad(xo, v1o, sg_smlad(xe, v1e, *s01));
+    xe = sg_read_s16x2(x + 4);
+    xo = sg_read_s16x2(x + 6);
+    *s10 = sg_smlad(xo, v0o, sg_smlad(xe, v0e, *s10));
+    *s11 = sg_smlad(xo, v1o, sg_smlad(xe, v1e, *s11));
+}
+
+/* acc[2 * p + r] += dot(pixel p, w + r * k) for the two pixels widened at x by sg_dsp_widen2
+ * and weight rows r < 2; 8 taps per iteration, as sg_dsp_dot_1x4. */
+static inline void sg_dsp_dot_2x2(const int16_t *x, const int8_t *w, int32_t k, int32_t acc[4])
 {
     const int8_t *w0 = w;
     const int8_t *w1 = w + k;
     int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
-    for (int32_t i = k >> 2; i > 0; --i) {
-        const int32_t v0 = sg_read_s8x4(w0);
-        const int32_t v1 = sg_read_s8x4(w1);
-        const int32_t v0e = sg_sxtb16(v0), v0o = sg_sxtb16_ror8(v0);
-        const int32_t v1e = sg_sxtb16(v1), v1o = sg_sxtb16_ror8(v1);
-        int32_t xe = sg_read_s16x2(x0);
-        int32_t xo = sg_read_s16x2(x0 + 2);
-        s00 = sg_smlad(xe, v0e, s00);
-        s00 = sg_smlad(xo, v0o, s00);
-        s01 = sg_smlad(xe, v1e, s01);
-        s01 = sg_smlad(xo, v1o, s01);
-        xe = sg_read_s16x2(x1);
-        xo = sg_read_s16x2(x1 + 2);
-        s10 = sg_smlad(xe, v0e, s10);
-        s10 = sg_smlad(xo, v0o, s10);
-        s11 = sg_smlad(xe, v1e, s11);
-        s11 = sg_smlad(xo, v1o, s11);
-        x0 += 4;
-        x1 += 4;
+    for (int32_t i = k >> 3; i > 0; --i) {
+        sg_dsp_step_2x2(x, w0, w1, &s00, &s01, &s10, &s11);
+        sg_dsp_step_2x2(x + 8, w0 + 4, w1 + 4, &s00, &s01, &s10, &s11);
+        x += 16;
+        w0 += 8;
+        w1 += 8;
+    }
+    if (k & 4) {
+        sg_dsp_step_2x2(x, w0, w1, &s00, &s01, &s10, &s11);
+        x += 8;
         w0 += 4;
         w1 += 4;
     }
     const int32_t rest = k & 3;
-    acc[0] = sg_dsp_tail(x0, w0, rest, s00);
-    acc[1] = sg_dsp_tail(x0, w1, rest, s01);
-    acc[2] = sg_dsp_tail(x1, w0, rest, s10);
-    acc[3] = sg_dsp_tail(x1, w1, rest, s11);
+    acc[0] = sg_dsp_tail(x, w0, rest, s00);
+    acc[1] = sg_dsp_tail(x, w1, rest, s01);
+    acc[2] = sg_dsp_tail(x + rest, w0, rest, s10);
+    acc[3] = sg_dsp_tail(x + rest, w1, rest, s11);
+}
+
+/* acc[p] += dot(pixel p, w) for the two pixels widened at x by sg_dsp_widen2: the last weight
+ * row when n is odd. */
+static inline void sg_dsp_dot_2x1(const int16_t *x, const int8_t *w, int32_t k, int32_t acc[2])
+{
+    int32_t s0 = acc[0], s1 = acc[1];
+    for (int32_t i = k >> 2; i > 0; --i) {
+        s0 = sg_dsp_mac4(sg_read_s16x2(x), sg_read_s16x2(x + 2), w, s0);
+        s1 = sg_dsp_mac4(sg_read_s16x2(x + 4), sg_read_s16x2(x + 6), w, s1);
+        x += 8;
+        w += 4;
+    }
+    const int32_t rest = k & 3;
+    acc[0] = sg_dsp_tail(x, w, rest, s0);
+    acc[1] = sg_dsp_tail(x + rest, w, rest, s1);
 }
 
 /* out[o] = requant(bias[o] + dot(x, w[o])) for o < n: fc, or one pixel of a 1x1 / im2col
@@ -172,6 +280,7 @@ static inline void sg_dsp_dot_2x2(const int16_t *x0, const int16_t *x1, const in
 static inline void sg_dsp_mat_1xn(const int16_t *x, const int8_t *w, const int32_t *bias,
                                   int32_t k, int32_t n, const sg_requant *rq, int8_t *out)
 {
+    const sg_dsp_out_stage st = sg_dsp_out_stage_of(rq);
     int32_t o = 0;
     for (; o + 4 <= n; o += 4) {
         int32_t acc[4] = {0, 0, 0, 0};
@@ -183,36 +292,41 @@ static inline void sg_dsp_mat_1xn(const int16_t *x, const int8_t *w, const int32
         }
         sg_dsp_dot_1x4(x, w + o * k, k, acc);
         for (int32_t r = 0; r < 4; ++r) {
-            out[o + r] = sg_requant_output(acc[r], rq, o + r);
+            out[o + r] = sg_dsp_requant(acc[r], rq->mult[o + r], rq->shift[o + r], st);
         }
     }
     for (; o < n; ++o) {
         const int32_t acc = sg_dsp_dot_1x1(x, w + o * k, k, bias != NULL ? bias[o] : 0);
-        out[o] = sg_requant_output(acc, rq, o);
+        out[o] = sg_dsp_requant(acc, rq->mult[o], rq->shift[o], st);
     }
 }
 
-/* Two widened activation rows x0, x1 (two pixels) times every weight row: out0[o] and out1[o]
- * for o < n. */
-static inline void sg_dsp_mat_2xn(const int16_t *x0, const int16_t *x1, const int8_t *w,
-                                  const int32_t *bias, int32_t k, int32_t n, const sg_requant *rq,
-                                  int8_t *out0, int8_t *out1)
+/* Two pixels widened at x by sg_dsp_widen2 times every weight row: out0[o] and out1[o] for
+ * o < n. Each channel's multiplier and shift serve both pixels. */
+static inline void sg_dsp_mat_2xn(const int16_t *x, const int8_t *w, const int32_t *bias,
+                                  int32_t k, int32_t n, const sg_requant *rq, int8_t *out0,
+                                  int8_t *out1)
 {
+    const sg_dsp_out_stage st = sg_dsp_out_stage_of(rq);
     int32_t o = 0;
     for (; o + 2 <= n; o += 2) {
         const int32_t b0 = bias != NULL ? bias[o] : 0;
         const int32_t b1 = bias != NULL ? bias[o + 1] : 0;
         int32_t acc[4] = {b0, b1, b0, b1};
-        sg_dsp_dot_2x2(x0, x1, w + o * k, k, acc);
-        out0[o] = sg_requant_output(acc[0], rq, o);
-        out0[o + 1] = sg_requant_output(acc[1], rq, o + 1);
-        out1[o] = sg_requant_output(acc[2], rq, o);
-        out1[o + 1] = sg_requant_output(acc[3], rq, o + 1);
+        sg_dsp_dot_2x2(x, w + o * k, k, acc);
+        const int32_t m0 = rq->mult[o], sh0 = rq->shift[o];
+        const int32_t m1 = rq->mult[o + 1], sh1 = rq->shift[o + 1];
+        out0[o] = sg_dsp_requant(acc[0], m0, sh0, st);
+        out1[o] = sg_dsp_requant(acc[2], m0, sh0, st);
+        out0[o + 1] = sg_dsp_requant(acc[1], m1, sh1, st);
+        out1[o + 1] = sg_dsp_requant(acc[3], m1, sh1, st);
     }
     if (o < n) {
         const int32_t b = bias != NULL ? bias[o] : 0;
-        out0[o] = sg_requant_output(sg_dsp_dot_1x1(x0, w + o * k, k, b), rq, o);
-        out1[o] = sg_requant_output(sg_dsp_dot_1x1(x1, w + o * k, k, b), rq, o);
+        int32_t acc[2] = {b, b};
+        sg_dsp_dot_2x1(x, w + o * k, k, acc);
+        out0[o] = sg_dsp_requant(acc[0], rq->mult[o], rq->shift[o], st);
+        out1[o] = sg_dsp_requant(acc[1], rq->mult[o], rq->shift[o], st);
     }
 }
 #endif /* SG_HAS_DSP */
