@@ -168,7 +168,7 @@ def report(c: Compiled, source: str) -> dict[str, Any]:
         })
         if n.name in c.sparse:  # the packed weights replace the dense int8 ones
             choice = c.sparse[n.name]
-            chosen = next(e for e in choice["candidates"] if e["kernel"] == choice["kernel"])
+            chosen = next(e for e in choice["candidates"] if e["format"] == choice["format"])
             layers[-1]["weight_bytes"] += chosen["weight_bytes"] - w[0].nbytes
             layers[-1]["sparse"] = choice
     peak_idx, peak_bytes = c.plan.peak_node()
