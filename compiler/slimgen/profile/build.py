@@ -70,6 +70,28 @@ def _macro(text: str, name: str) -> int:
     return int(m.group(1))
 
 
+def model_sources(model_dir: Path) -> list[Path]:
+    """model.c, weights.c and every kernel source a build folder holds."""
+    return [model_dir / "model.c", model_dir / "weights.c",
+            *sorted((model_dir / "kernels" / "src").rglob("*.c"))]
+
+
+def model_includes(model_dir: Path) -> tuple[str, ...]:
+    kdir = model_dir / "kernels"
+    return (f"-I{model_dir}", f"-I{kdir / 'include'}", f"-I{kdir / 'src'}")
+
+
+def compile_model(tc: tcm.Toolchain, sources: list[Path], work: Path, flags: tuple[str, ...],
+                  jobs: int = 2) -> list[tcm.Compile]:
+    """Compiles each source into work/obj; returns the units (their .obj paths link)."""
+    # A model whose layers need no arena leaves model.c's `arena` parameter unused.
+    units = [tcm.Compile(str(s), f"obj/{i:03d}_{s.stem}.o",
+                         (*flags, "-Wno-unused-parameter") if s.name == "model.c" else flags)
+             for i, s in enumerate(sources)]
+    tcm.compile_all(tc, units, work, jobs)
+    return units
+
+
 def build_image(model_dir: Path, work: Path, core_flags: list[str], cflags: tuple[str, ...],
                 jobs: int = 2, defines: tuple[str, ...] = ()) -> Image:
     """Compiles ``model_dir`` (a slimgen output folder, or the same files) into ``work``."""
@@ -81,16 +103,9 @@ def build_image(model_dir: Path, work: Path, core_flags: list[str], cflags: tupl
     P = prefix.upper()
     (work / "sg_prof_main.c").write_text(HARNESS.format(p=prefix, P=P))
     (work / "link.ld").write_text(LINK_SCRIPT)
-    kdir = model_dir / "kernels"
-    sources = [work / "sg_prof_main.c", model_dir / "model.c", model_dir / "weights.c",
-               *sorted((kdir / "src").rglob("*.c"))]
-    flags = (*core_flags, *cflags, *defines, f"-I{model_dir}", f"-I{kdir / 'include'}",
-             f"-I{kdir / 'src'}")
-    # A model whose layers need no arena leaves model.c's `arena` parameter unused.
-    units = [tcm.Compile(str(s), f"obj/{i:03d}_{s.stem}.o",
-                         (*flags, "-Wno-unused-parameter") if s.name == "model.c" else flags)
-             for i, s in enumerate(sources)]
-    tcm.compile_all(tc, units, work, jobs)
+    sources = [work / "sg_prof_main.c", *model_sources(model_dir)]
+    units = compile_model(tc, sources, work, (*core_flags, *cflags, *defines,
+                                              *model_includes(model_dir)), jobs)
     tcm.link(tc, [u.obj for u in units], "profile.elf",
              [*core_flags, "-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections",
               "-Wl,--no-warn-rwx-segments", f"-Wl,-e,{prefix}_run", "-Tlink.ld"], work)

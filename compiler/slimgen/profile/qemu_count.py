@@ -27,6 +27,7 @@ import numpy as np
 from slimgen.firmware import toolchain as tcm
 from slimgen.firmware.boards import Board, common_dir, list_boards, load_board
 from slimgen.firmware.qemu import qemu_command
+from slimgen.profile.build import compile_model, model_includes, model_prefix, model_sources
 from slimgen.profile.cores import Core
 from slimgen.profile.elf import read_elf
 from slimgen.profile.engine import Block, CallResult, EmulationError, Profile
@@ -69,26 +70,19 @@ def board_for(core: Core) -> Board:
 def build_qemu_image(model_dir: Path, work: Path, x: np.ndarray, core: Core, board: Board,
                      cflags: tuple[str, ...], core_flags: list[str],
                      defines: tuple[str, ...] = ()) -> Path:
-    from slimgen.profile.build import model_prefix
-
     model_dir, work = Path(model_dir).resolve(), Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     tc = tcm.Toolchain.find()
     prefix = model_prefix((model_dir / "model.c").read_text())
     values = ", ".join(str(int(v)) for v in np.asarray(x, dtype=np.int8).reshape(-1))
     (work / "sg_prof_qemu.c").write_text(MAIN.format(p=prefix, P=prefix.upper(), values=values))
-    kdir = model_dir / "kernels"
     common = common_dir()
     sources = [work / "sg_prof_qemu.c", common / "startup_cm.c", common / "console.c",
                common / "semihost.c", *sorted(board.directory.glob("*.c")),
-               model_dir / "model.c", model_dir / "weights.c",
-               *sorted((kdir / "src").rglob("*.c"))]
-    flags = (*core_flags, *cflags, *defines, f"-I{model_dir}", f"-I{kdir / 'include'}",
-             f"-I{kdir / 'src'}", f"-I{common}", f"-I{board.directory}")
-    units = [tcm.Compile(str(s), f"obj/{i:03d}_{s.stem}.o",
-                         (*flags, "-Wno-unused-parameter") if s.name == "model.c" else flags)
-             for i, s in enumerate(sources)]
-    tcm.compile_all(tc, units, work, 2)
+               *model_sources(model_dir)]
+    units = compile_model(tc, sources, work, (*core_flags, *cflags, *defines,
+                                              *model_includes(model_dir), f"-I{common}",
+                                              f"-I{board.directory}"))
     tcm.link(tc, [u.obj for u in units], "qemu.elf",
              [*core_flags, *tcm.LDFLAGS, f"-T{board.directory / 'memory.ld'}", f"-L{common}",
               f"-Wl,--defsym=__stack_size={board.stack_bytes}"], work)
