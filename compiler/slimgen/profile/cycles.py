@@ -91,7 +91,7 @@ def _reglist_len(ops: str) -> int:
 
 
 def classify(insn: Insn) -> str:
-    """One of: it, branch, cbranch, call, ret_pop, ldm, load, store, ldrd, mul, mul_long,
+    """One of: it, branch, cbranch, call, ret_pop, ldm, load, store, ldrd, mul, mla, mul_long,
     mla_long, div, vfp_slow, alu."""
     m = _base(insn.mnemonic)
     ops = insn.operands.lower()
@@ -123,6 +123,8 @@ def classify(insn: Insn) -> str:
         return "mul_long"
     if m.startswith(("umlal", "smlal", "umaal")):
         return "mla_long"
+    if m in ("mla", "mls") or _strip_cond(m) in ("mla", "mls"):
+        return "mla"
     if m.startswith(("mul", "mla", "mls", "smla", "smul", "smmul", "smmla", "smmls", "smuad",
                      "smusd", "smlsd", "smlad")):
         return "mul"
@@ -133,14 +135,14 @@ def classify(insn: Insn) -> str:
 
 # (nominal, low, high) cycles per class; branches: taken cost. "P" = pipeline refill.
 _M4 = {
-    "it": (1, 1, 1), "alu": (1, 1, 1), "mul": (1, 1, 1), "mul_long": (1, 1, 1),
+    "it": (1, 1, 1), "alu": (1, 1, 1), "mul": (1, 1, 1), "mla": (1, 1, 1), "mul_long": (1, 1, 1),
     "mla_long": (1, 1, 1), "div": (7, 2, 12), "vfp_slow": (14, 14, 14),
     "branch": (3, 2, 4), "cbranch": (3, 2, 4), "call": (3, 2, 4),
     "ldrd": (3, 3, 3),
 }
-_M3 = dict(_M4, mul_long=(4, 3, 5), mla_long=(6, 4, 7))
+_M3 = dict(_M4, mla=(2, 2, 2), mul_long=(4, 3, 5), mla_long=(6, 4, 7))
 _M0 = {
-    "it": (1, 1, 1), "alu": (1, 1, 1), "mul": (1, 1, 1), "mul_long": (1, 1, 1),
+    "it": (1, 1, 1), "alu": (1, 1, 1), "mul": (1, 1, 1), "mla": (1, 1, 1), "mul_long": (1, 1, 1),
     "mla_long": (1, 1, 1), "div": (1, 1, 1), "vfp_slow": (1, 1, 1),
     "branch": (2, 2, 2), "cbranch": (2, 2, 2), "call": (3, 3, 3), "ldrd": (2, 2, 2),
 }
