@@ -135,6 +135,8 @@ class Mix:
         if self.teacher is not None:
             with torch.no_grad():
                 y = self.teacher(x)
+        elif self.part == "ad":  # plain auto-encoder training: reconstruct the input
+            y = x
         return x, y
 
 
@@ -145,11 +147,14 @@ def loaders() -> tuple[DataLoader, DataLoader]:
     s = np.load(os.environ["SLIMGEN_FM_SPLIT"])
     if part == "ad":
         normal = s["y_ft"] == 0  # an auto-encoder learns from normal clips only
-        teacher = weights.ad(DATA).eval()
+        # target "dense": match the dense auto-encoder (function matching); "input": ordinary
+        # auto-encoder training on the fine-tune half's normal clips
+        teacher = weights.ad(DATA).eval() if os.environ.get("SLIMGEN_FM_AD_TARGET",
+                                                             "dense") == "dense" else None
         train = Augmented(part, s["x_ft"][normal], s["y_ft"][normal], 64, seed)
         held = np.concatenate([md.ad_windows(c) for c in s["x_held"][s["y_held"] == 0][:8]])
         with torch.no_grad():
-            target = teacher(torch.from_numpy(held)).numpy()
+            target = (teacher or weights.ad(DATA).eval())(torch.from_numpy(held)).numpy()
         test = DataLoader(list(zip(torch.from_numpy(held), torch.from_numpy(target))),
                           batch_size=512)
         return DataLoader(train, batch_size=128, shuffle=True, collate_fn=Mix(part, seed, teacher),
@@ -227,6 +232,8 @@ def run(a: argparse.Namespace) -> dict:
     dense = dense_model(part, a.data)
     dense_pt2 = export(dense, example, a.work / f"{part}_dense.pt2")
     tag = f"{part}_{a.pattern}{a.sparsity:g}_e{a.epochs}_s{a.seed}"
+    if part == "ad" and a.ad_target != "dense":
+        tag += f"_{a.ad_target}"
     out = a.work / f"{tag}.pt2"
     cmd = ["slimgen", "compress", str(dense_pt2), "--data", "benchmarks.compress_mlperf:loaders",
            "-o", str(out), "--sparsity", str(a.sparsity), "--pattern", a.pattern, "--scope",
@@ -239,6 +246,8 @@ def run(a: argparse.Namespace) -> dict:
                    if part == "ic" else dense_pt2)
         cmd += ["--teacher", str(teacher), "--alpha", "1", "--temperature", str(a.temperature)]
     env = {"SLIMGEN_FM_PART": part, "SLIMGEN_FM_SPLIT": str(split), "SLIMGEN_FM_SEED": str(a.seed)}
+    if part == "ad":
+        env["SLIMGEN_FM_AD_TARGET"] = a.ad_target
     print("$", " ".join(f"{k}={v}" for k, v in env.items()), shlex.join(cmd), flush=True)
     t = time.time()
     if not out.exists() or a.force:
@@ -274,6 +283,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--split-seed", type=int, default=0)
+    ap.add_argument("--ad-target", choices=["dense", "input"], default="dense",
+                    help="AD: match the dense model's reconstruction, or reconstruct the input")
     ap.add_argument("--force", action="store_true", help="re-run compress over an existing output")
     return ap
 

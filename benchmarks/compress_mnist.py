@@ -178,10 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("part", choices=["lenet", "distill", "all"])
     ap.add_argument("--work", type=Path, default=Path("/tmp/slimgen-bench-mnist"))
     ap.add_argument("--mnist", type=Path, default=MNIST)
-    ap.add_argument("--dense-epochs", type=int, default=10)
-    ap.add_argument("--epochs", type=int, default=20, help="pruning fine-tune epochs")
+    ap.add_argument("--dense-epochs", type=int, default=20)
+    ap.add_argument("--epochs", type=int, default=30, help="pruning fine-tune epochs")
     ap.add_argument("--sparsity", type=float, default=0.92)
-    ap.add_argument("--dropout", type=float, default=0.0, help="dense LeNet dropout (kept "
+    ap.add_argument("--dropout", type=float, default=0.2, help="dense LeNet dropout (kept "
                     "while pruning: compress fine-tunes in training mode)")
     ap.add_argument("--weight-decay", type=float, default=0.0, help="dense training AdamW")
     ap.add_argument("--scope", choices=["layer", "global"], default="global")

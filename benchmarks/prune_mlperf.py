@@ -1,0 +1,56 @@
+"""Pruned MLPerf Tiny models for issue #7's end-to-end targets (dense vs sparse timing on the M4).
+
+    python3 benchmarks/prune_mlperf.py [--work /tmp/slimgen-prune-mlperf] [--only ad|kws]
+
+Makes, with the function-matching protocol of benchmarks/compress_mlperf.py (fine-tune half of
+the provided samples, heavily augmented, dense model as the teacher; scored on the untouched
+held-out half, float and slimgen int8):
+
+- the AD auto-encoder at 85 % sparsity (target: AUC >= 0.85), unstructured;
+- the KWS DS-CNN at 60 % sparsity (target: accuracy >= 90 %), unstructured.
+
+The outputs (``ad_unstructured0.85_*.pt2``, ``kws_unstructured0.6_*.pt2``, the dense
+``ad_dense.pt2`` / ``kws_dense.pt2`` and the ``*.calib.npz`` calibration sets used for int8) are
+in --work; build them with ``slimgen build MODEL.pt2 --calib MODEL_int8.calib.npz -o OUT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import compress_mlperf  # noqa: E402
+
+RUNS = {  # part: (sparsity, pattern, fine-tuning epochs)
+    "ad": (0.85, "unstructured", 40),
+    "kws": (0.6, "unstructured", 30),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--work", type=Path, default=Path("/tmp/slimgen-prune-mlperf"))
+    ap.add_argument("--only", choices=sorted(RUNS))
+    a = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    summary = a.work / "PRUNED.json"
+    out = json.loads(summary.read_text()) if summary.exists() else {}
+    for part, (s, pattern, epochs) in RUNS.items():
+        if a.only and part != a.only:
+            continue
+        args = compress_mlperf.parser().parse_args(
+            [part, "--work", str(a.work), "--sparsity", str(s), "--pattern", pattern,
+             "--epochs", str(epochs)])
+        out[part] = compress_mlperf.run(args)
+    summary.write_text(json.dumps(out, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
