@@ -1,0 +1,65 @@
+"""--sparse selection: auto keeps dense where sparse does not pay, forced formats fall back to
+dense (with the reason) where the weights do not fit, and the cost table is the fitted one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from slimgen.errors import InputError
+from slimgen.lower import cost
+from slimgen.lower.kernels import select_kernels
+from slimgen.lower.sparse_select import choose_sparse, core_of, parse_mode
+from slimgen.profile.kernelbench import SHAPES, Shape
+from slimgen.profile.sparsebench import pruned_case
+
+
+def _choose(shape, fmt_pattern: str, density: float, mode: str, core: str = "m4"):
+    case = pruned_case(shape, fmt_pattern, density)
+    kernels = select_kernels(case.graph)
+    decision = choose_sparse(case.graph, kernels, mode, core)[shape.name]
+    return decision, kernels[shape.name]
+
+
+def test_auto_keeps_dense_weights_dense_and_takes_sparse_when_it_pays() -> None:
+    d, spec = _choose(SHAPES["fc640"], "dense", 1.0, "auto")
+    assert d["format"] == "dense" and not spec.sparse and d["reason"].startswith("dense")
+    d, spec = _choose(SHAPES["fc640"], "unstructured", 0.05, "auto")
+    assert d["format"] == "unstructured" and spec.name == "sg_fc_s8_csr8"
+    d, spec = _choose(SHAPES["pw1x1"], "bsr1x4", 0.1, "auto")
+    assert d["format"] == "bsr1x4" and spec.name == "sg_conv2d_s8_1x1_bsr1x4"
+    chosen = min(d["candidates"], key=lambda c: c["est_cycles"])
+    assert chosen["format"] == d["format"] and chosen["model"] == "fitted:m4"
+
+
+def test_forced_format_falls_back_to_dense_when_weights_do_not_fit() -> None:
+    d, spec = _choose(SHAPES["fc640"], "unstructured", 0.3, "nm2:4")
+    assert d["format"] == "dense" and "cannot hold" in d["reason"] and not spec.sparse
+    odd = Shape("odd", "fc", 1, 1, 30, 8, 1, 0)  # 30 columns: no 1x4 blocks
+    d, _ = _choose(odd, "unstructured", 0.3, "bsr1x4")
+    assert d["format"] == "dense" and "bsr1x4" in d["refused"]
+    d, spec = _choose(SHAPES["fc640"], "dense", 1.0, "unstructured")  # forced even if slower
+    assert d["format"] == "unstructured" and spec.sparse == "unstructured"
+
+
+def test_off_changes_nothing_and_modes_are_checked() -> None:
+    case = pruned_case(SHAPES["fc640"], "unstructured", 0.05)
+    kernels = select_kernels(case.graph)
+    assert choose_sparse(case.graph, kernels, "off", "m4") == {}
+    assert kernels["fc640"].name == "sg_fc_s8"
+    assert parse_mode(" NM2:4 ") == "nm2:4"
+    with pytest.raises(InputError, match="unknown --sparse"):
+        parse_mode("csr")
+    assert core_of("cortex-m7") == "m7" and core_of("host") == "m4"
+
+
+def test_estimates_follow_the_model() -> None:
+    """cycles = fixed + passes * (per_row * rows + per_unit * units), passes = pixel pairs for
+    sparse 1x1 and pixels for dense 1x1; unknown cores use the analytic table."""
+    w = np.zeros((16, 64), np.int8)
+    w[:, ::8] = 3
+    e = cost.estimate("sg_conv2d_s8_1x1_bsr1x4", "bsr1x4", w, 25, "m55")
+    fixed, per_row, per_unit = cost.ANALYTIC["pw:bsr1x4"]
+    assert e.source == "analytic" and e.units == 16 * 8
+    assert e.cycles == round(fixed + 13 * (per_row * 16 + per_unit * 16 * 8))
+    assert e.weight_bytes == 2 * 16 + 6 * 16 * 8
+    assert set(cost.fitted_table()) >= {"m4", "m7", "m33"}
