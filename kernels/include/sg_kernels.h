@@ -84,6 +84,15 @@ sg_status sg_dwconv2d_s8(const sg_dwconv2d_s8_params *p,
                          int8_t *output,
                          sg_scratch scratch);
 
+/* 3x3 specialization: requires filter.h == filter.w == 3, dil_h == dil_w == 1 and ch_mult == 1
+ * (SG_ERR_UNSUPPORTED otherwise); any stride and padding. Same params and result as
+ * sg_dwconv2d_s8. */
+int32_t sg_dwconv2d_s8_3x3_scratch_size(const sg_dwconv2d_s8_params *p);
+sg_status sg_dwconv2d_s8_3x3(const sg_dwconv2d_s8_params *p,
+                             const int8_t *input,
+                             int8_t *output,
+                             sg_scratch scratch);
+
 /* ---- Fully connected --------------------------------------------------------------------
  * input [in] in_features; weights [in] out_features x in_features (row-major, torch layout);
  * output [out] out_features. rq.mult/shift have out_features entries (per-channel). */

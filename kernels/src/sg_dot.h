@@ -33,6 +33,14 @@ static inline int32_t sg_scratch_bytes(int64_t bytes)
     return bytes <= 0 ? 0 : (bytes > INT32_MAX ? INT32_MAX : (int32_t)bytes);
 }
 
+/* int32 words of one activation row of k taps widened by the DSP paths (sg_dsp_widen): two
+ * per 4-tap group, one per tap after the last group. The _scratch_size functions report it on
+ * every ISA, so a memory plan does not depend on the core. */
+static inline int64_t sg_widened_words(int64_t k)
+{
+    return (k >> 2) * 2 + (k & 3);
+}
+
 /* sum((x[i] + x_offset) * w[i]). Each term is at most 255 * 128 in magnitude; the caller
  * guarantees (and ref/ asserts) that bias plus all terms fits in int32. */
 static inline int32_t sg_dot_offset_s8(const int8_t *x, const int8_t *w, int32_t n,
@@ -70,20 +78,21 @@ static inline void sg_fc_vector(const int8_t *x, const int8_t *weights, const in
  * im2col conv) reads each weight word once for 2 pixels. */
 
 
-/* dst = a + in_offset as int16, each group of 4 taps stored as (x0, x2, x1, x3); the k % 4
- * taps after the last group in order. */
-static inline void sg_dsp_widen(const int8_t *a, int32_t k, int32_t offset, int16_t *dst)
+/* dst = a + in_offset widened to halfwords, two per int32 word: each group of 4 taps as the
+ * words (x0, x2) and (x1, x3); then the k % 4 taps after the last group, one per word.
+ * Word-typed and word-aligned, so the loops read a group's two words with one LDRD. */
+static inline void sg_dsp_widen(const int8_t *a, int32_t k, int32_t offset, int32_t *dst)
 {
     const int32_t offset2 = sg_dup16(offset);
     for (int32_t i = k >> 2; i > 0; --i) {
         const int32_t x = sg_read_s8x4(a);
-        sg_write_s16x2(dst, sg_sxtab16(offset2, x));
-        sg_write_s16x2(dst + 2, sg_sxtab16_ror8(offset2, x));
+        dst[0] = sg_sxtab16(offset2, x);
+        dst[1] = sg_sxtab16_ror8(offset2, x);
         a += 4;
-        dst += 4;
+        dst += 2;
     }
     for (int32_t i = 0; i < (k & 3); ++i) {
-        dst[i] = (int16_t)(a[i] + offset);
+        dst[i] = a[i] + offset;
     }
 }
 
@@ -91,24 +100,24 @@ static inline void sg_dsp_widen(const int8_t *a, int32_t k, int32_t offset, int1
  * group: a0's group, a1's group, a0's next group, ...; then a0's k % 4 tail, then a1's. One
  * pointer then walks both rows, which keeps the 2x2 loop inside the registers. */
 static inline void sg_dsp_widen2(const int8_t *a0, const int8_t *a1, int32_t k, int32_t offset,
-                                 int16_t *dst)
+                                 int32_t *dst)
 {
     const int32_t offset2 = sg_dup16(offset);
     for (int32_t i = k >> 2; i > 0; --i) {
         const int32_t x0 = sg_read_s8x4(a0);
         const int32_t x1 = sg_read_s8x4(a1);
-        sg_write_s16x2(dst, sg_sxtab16(offset2, x0));
-        sg_write_s16x2(dst + 2, sg_sxtab16_ror8(offset2, x0));
-        sg_write_s16x2(dst + 4, sg_sxtab16(offset2, x1));
-        sg_write_s16x2(dst + 6, sg_sxtab16_ror8(offset2, x1));
+        dst[0] = sg_sxtab16(offset2, x0);
+        dst[1] = sg_sxtab16_ror8(offset2, x0);
+        dst[2] = sg_sxtab16(offset2, x1);
+        dst[3] = sg_sxtab16_ror8(offset2, x1);
         a0 += 4;
         a1 += 4;
-        dst += 8;
+        dst += 4;
     }
     const int32_t rest = k & 3;
     for (int32_t i = 0; i < rest; ++i) {
-        dst[i] = (int16_t)(a0[i] + offset);
-        dst[rest + i] = (int16_t)(a1[i] + offset);
+        dst[i] = a0[i] + offset;
+        dst[rest + i] = a1[i] + offset;
     }
 }
 
@@ -121,10 +130,10 @@ static inline int32_t sg_dsp_mac4(int32_t x_even, int32_t x_odd, const int8_t *w
 }
 
 /* The k % 4 taps a 4-tap loop leaves over, one MAC each. */
-static inline int32_t sg_dsp_tail(const int16_t *x, const int8_t *w, int32_t n, int32_t acc)
+static inline int32_t sg_dsp_tail(const int32_t *x, const int8_t *w, int32_t n, int32_t acc)
 {
     for (int32_t i = 0; i < n; ++i) {
-        acc += (int32_t)x[i] * (int32_t)w[i];
+        acc += x[i] * (int32_t)w[i];
     }
     return acc;
 }
@@ -156,17 +165,17 @@ static inline int8_t sg_dsp_requant(int32_t acc, int32_t mult, int32_t shift, sg
     const int32_t left = shift > 0 ? shift : 0;
     const int32_t right = shift > 0 ? 0 : -shift;
     const int32_t v = sg_wrap_s32((uint32_t)acc << left);
-    const int32_t high = (int32_t)(((int64_t)v * mult + ((int64_t)1 << 30)) >> 31);
+    const int32_t high = sg_mulh_q31_round(v, mult);
     const int32_t y = sg_ssat8(sg_qadd(sg_rounding_divide_by_pot(high, right), st.out_offset));
     return (int8_t)sg_min_s32(sg_max_s32(y, st.act_min), st.act_max);
 }
 
 /* One 4-tap step of the 1x4 tile: activations at x, weight rows at w0, w0 + k, w2, w2 + k. */
-static inline void sg_dsp_step_1x4(const int16_t *x, const int8_t *w0, const int8_t *w2, int32_t k,
+static inline void sg_dsp_step_1x4(const int32_t *x, const int8_t *w0, const int8_t *w2, int32_t k,
                                    int32_t *s0, int32_t *s1, int32_t *s2, int32_t *s3)
 {
-    const int32_t xe = sg_read_s16x2(x);
-    const int32_t xo = sg_read_s16x2(x + 2);
+    const int32_t xe = x[0];
+    const int32_t xo = x[1];
     *s0 = sg_dsp_mac4(xe, xo, w0, *s0);
     *s1 = sg_dsp_mac4(xe, xo, w0 + k, *s1);
     *s2 = sg_dsp_mac4(xe, xo, w2, *s2);
@@ -177,21 +186,21 @@ static inline void sg_dsp_step_1x4(const int16_t *x, const int8_t *w0, const int
  * and 3 are read at register offset k from rows 0 and 2: two row pointers instead of four keep
  * the loop inside the allocatable registers. The loop does 8 taps per iteration to halve its
  * pointer and branch overhead. */
-static inline void sg_dsp_dot_1x4(const int16_t *x, const int8_t *w, int32_t k, int32_t acc[4])
+static inline void sg_dsp_dot_1x4(const int32_t *x, const int8_t *w, int32_t k, int32_t acc[4])
 {
     const int8_t *w0 = w;
     const int8_t *w2 = w + 2 * k;
     int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
     for (int32_t i = k >> 3; i > 0; --i) {
         sg_dsp_step_1x4(x, w0, w2, k, &s0, &s1, &s2, &s3);
-        sg_dsp_step_1x4(x + 4, w0 + 4, w2 + 4, k, &s0, &s1, &s2, &s3);
-        x += 8;
+        sg_dsp_step_1x4(x + 2, w0 + 4, w2 + 4, k, &s0, &s1, &s2, &s3);
+        x += 4;
         w0 += 8;
         w2 += 8;
     }
     if (k & 4) {
         sg_dsp_step_1x4(x, w0, w2, k, &s0, &s1, &s2, &s3);
-        x += 4;
+        x += 2;
         w0 += 4;
         w2 += 4;
     }
@@ -203,11 +212,11 @@ static inline void sg_dsp_dot_1x4(const int16_t *x, const int8_t *w, int32_t k, 
 }
 
 /* acc + dot(x, w). */
-static inline int32_t sg_dsp_dot_1x1(const int16_t *x, const int8_t *w, int32_t k, int32_t acc)
+static inline int32_t sg_dsp_dot_1x1(const int32_t *x, const int8_t *w, int32_t k, int32_t acc)
 {
     for (int32_t i = k >> 2; i > 0; --i) {
-        acc = sg_dsp_mac4(sg_read_s16x2(x), sg_read_s16x2(x + 2), w, acc);
-        x += 4;
+        acc = sg_dsp_mac4(x[0], x[1], w, acc);
+        x += 2;
         w += 4;
     }
     return sg_dsp_tail(x, w, k & 3, acc);
@@ -215,40 +224,40 @@ static inline int32_t sg_dsp_dot_1x1(const int16_t *x, const int8_t *w, int32_t 
 
 /* One 4-tap step of the 2x2 tile: the two pixels' groups at x (sg_dsp_widen2), weight rows
  * w0, w1. */
-static inline void sg_dsp_step_2x2(const int16_t *x, const int8_t *w0, const int8_t *w1,
+static inline void sg_dsp_step_2x2(const int32_t *x, const int8_t *w0, const int8_t *w1,
                                    int32_t *s00, int32_t *s01, int32_t *s10, int32_t *s11)
 {
     const int32_t v0 = sg_read_s8x4(w0);
     const int32_t v1 = sg_read_s8x4(w1);
     const int32_t v0e = sg_sxtb16(v0), v0o = sg_sxtb16_ror8(v0);
     const int32_t v1e = sg_sxtb16(v1), v1o = sg_sxtb16_ror8(v1);
-    int32_t xe = sg_read_s16x2(x);
-    int32_t xo = sg_read_s16x2(x + 2);
+    int32_t xe = x[0];
+    int32_t xo = x[1];
     *s00 = sg_smlad(xo, v0o, sg_smlad(xe, v0e, *s00));
     *s01 = sg_smlad(xo, v1o, sg_smlad(xe, v1e, *s01));
-    xe = sg_read_s16x2(x + 4);
-    xo = sg_read_s16x2(x + 6);
+    xe = x[2];
+    xo = x[3];
     *s10 = sg_smlad(xo, v0o, sg_smlad(xe, v0e, *s10));
     *s11 = sg_smlad(xo, v1o, sg_smlad(xe, v1e, *s11));
 }
 
 /* acc[2 * p + r] += dot(pixel p, w + r * k) for the two pixels widened at x by sg_dsp_widen2
  * and weight rows r < 2; 8 taps per iteration, as sg_dsp_dot_1x4. */
-static inline void sg_dsp_dot_2x2(const int16_t *x, const int8_t *w, int32_t k, int32_t acc[4])
+static inline void sg_dsp_dot_2x2(const int32_t *x, const int8_t *w, int32_t k, int32_t acc[4])
 {
     const int8_t *w0 = w;
     const int8_t *w1 = w + k;
     int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
     for (int32_t i = k >> 3; i > 0; --i) {
         sg_dsp_step_2x2(x, w0, w1, &s00, &s01, &s10, &s11);
-        sg_dsp_step_2x2(x + 8, w0 + 4, w1 + 4, &s00, &s01, &s10, &s11);
-        x += 16;
+        sg_dsp_step_2x2(x + 4, w0 + 4, w1 + 4, &s00, &s01, &s10, &s11);
+        x += 8;
         w0 += 8;
         w1 += 8;
     }
     if (k & 4) {
         sg_dsp_step_2x2(x, w0, w1, &s00, &s01, &s10, &s11);
-        x += 8;
+        x += 4;
         w0 += 4;
         w1 += 4;
     }
@@ -261,13 +270,13 @@ static inline void sg_dsp_dot_2x2(const int16_t *x, const int8_t *w, int32_t k, 
 
 /* acc[p] += dot(pixel p, w) for the two pixels widened at x by sg_dsp_widen2: the last weight
  * row when n is odd. */
-static inline void sg_dsp_dot_2x1(const int16_t *x, const int8_t *w, int32_t k, int32_t acc[2])
+static inline void sg_dsp_dot_2x1(const int32_t *x, const int8_t *w, int32_t k, int32_t acc[2])
 {
     int32_t s0 = acc[0], s1 = acc[1];
     for (int32_t i = k >> 2; i > 0; --i) {
-        s0 = sg_dsp_mac4(sg_read_s16x2(x), sg_read_s16x2(x + 2), w, s0);
-        s1 = sg_dsp_mac4(sg_read_s16x2(x + 4), sg_read_s16x2(x + 6), w, s1);
-        x += 8;
+        s0 = sg_dsp_mac4(x[0], x[1], w, s0);
+        s1 = sg_dsp_mac4(x[2], x[3], w, s1);
+        x += 4;
         w += 4;
     }
     const int32_t rest = k & 3;
@@ -277,7 +286,7 @@ static inline void sg_dsp_dot_2x1(const int16_t *x, const int8_t *w, int32_t k, 
 
 /* out[o] = requant(bias[o] + dot(x, w[o])) for o < n: fc, or one pixel of a 1x1 / im2col
  * conv. x widened by sg_dsp_widen; w is [n][k]; bias may be NULL. */
-static inline void sg_dsp_mat_1xn(const int16_t *x, const int8_t *w, const int32_t *bias,
+static inline void sg_dsp_mat_1xn(const int32_t *x, const int8_t *w, const int32_t *bias,
                                   int32_t k, int32_t n, const sg_requant *rq, int8_t *out)
 {
     const sg_dsp_out_stage st = sg_dsp_out_stage_of(rq);
@@ -301,33 +310,61 @@ static inline void sg_dsp_mat_1xn(const int16_t *x, const int8_t *w, const int32
     }
 }
 
-/* Two pixels widened at x by sg_dsp_widen2 times every weight row: out0[o] and out1[o] for
- * o < n. Each channel's multiplier and shift serve both pixels. */
-static inline void sg_dsp_mat_2xn(const int16_t *x, const int8_t *w, const int32_t *bias,
-                                  int32_t k, int32_t n, const sg_requant *rq, int8_t *out0,
-                                  int8_t *out1)
+/* out0[o], out0[o + stride] = the output stage of acc[2o], acc[2o + 1], for o < n. A function
+ * of its own (never inlined into the tile loops) with as few live values as possible, so that
+ * its small loop gets the registers to itself: inlined, GCC kept its index and pointers on the
+ * stack and spent about twice the cycles per output. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void sg_dsp_requant_pairs(const int32_t *acc, const sg_requant *rq, int32_t n,
+                                 int8_t *out0, int32_t stride)
 {
     const sg_dsp_out_stage st = sg_dsp_out_stage_of(rq);
-    int32_t o = 0;
-    for (; o + 2 <= n; o += 2) {
-        const int32_t b0 = bias != NULL ? bias[o] : 0;
-        const int32_t b1 = bias != NULL ? bias[o + 1] : 0;
-        int32_t acc[4] = {b0, b1, b0, b1};
-        sg_dsp_dot_2x2(x, w + o * k, k, acc);
-        const int32_t m0 = rq->mult[o], sh0 = rq->shift[o];
-        const int32_t m1 = rq->mult[o + 1], sh1 = rq->shift[o + 1];
-        out0[o] = sg_dsp_requant(acc[0], m0, sh0, st);
-        out1[o] = sg_dsp_requant(acc[2], m0, sh0, st);
-        out0[o + 1] = sg_dsp_requant(acc[1], m1, sh1, st);
-        out1[o + 1] = sg_dsp_requant(acc[3], m1, sh1, st);
+    const int32_t *mult = rq->mult;
+    const int32_t *shift = rq->shift;
+    const int32_t *const acc_end = acc + 2 * n;
+    for (; acc != acc_end; acc += 2, ++mult, ++shift, ++out0) {
+        const int32_t m = *mult, sh = *shift;
+        out0[0] = sg_dsp_requant(acc[0], m, sh, st);
+        out0[stride] = sg_dsp_requant(acc[1], m, sh, st);
     }
-    if (o < n) {
-        const int32_t b = bias != NULL ? bias[o] : 0;
-        int32_t acc[2] = {b, b};
-        sg_dsp_dot_2x1(x, w + o * k, k, acc);
-        out0[o] = sg_dsp_requant(acc[0], rq->mult[o], rq->shift[o], st);
-        out1[o] = sg_dsp_requant(acc[1], rq->mult[o], rq->shift[o], st);
+}
+
+/* Two pixels widened at x by sg_dsp_widen2 times every weight row: out0[o] and out1[o] for
+ * o < n. acc is caller scratch for 2 * n int32.
+ * Two passes: the 2x2 tiles only store their sums (acc[2o], acc[2o + 1] = channel o of the
+ * two pixels, bias included), then one tight loop requantizes channel by channel, sharing
+ * each channel's multiplier and shift between the two pixels. With the output stage inside the
+ * tile loop GCC ran out of registers and spilled the loop state around every tile: the two
+ * passes cost about half as many cycles per output on 1x1 layers with small C_in. */
+static inline void sg_dsp_mat_2xn(const int32_t *x, const int8_t *w, const int32_t *bias,
+                                  int32_t k, int32_t n, const sg_requant *rq, int8_t *out0,
+                                  int8_t *out1, int32_t *acc)
+{
+    int32_t *a = acc;
+    const int8_t *const w_pairs_end = w + (n & ~1) * k;
+    for (; w != w_pairs_end; w += 2 * k, a += 4) {
+        int32_t s[4] = {0, 0, 0, 0};
+        if (bias != NULL) {
+            s[0] = s[2] = bias[0];
+            s[1] = s[3] = bias[1];
+            bias += 2;
+        }
+        sg_dsp_dot_2x2(x, w, k, s);
+        a[0] = s[0];
+        a[1] = s[2];
+        a[2] = s[1];
+        a[3] = s[3];
     }
+    if (n & 1) {
+        const int32_t b = bias != NULL ? bias[0] : 0;
+        int32_t s[2] = {b, b};
+        sg_dsp_dot_2x1(x, w, k, s);
+        a[0] = s[0];
+        a[1] = s[1];
+    }
+    sg_dsp_requant_pairs(acc, rq, n, out0, (int32_t)(out1 - out0));
 }
 #endif /* SG_HAS_DSP */
 

@@ -169,7 +169,17 @@ class KernelLib:
         )
 
     def dwconv2d(
-        self, x, weights, bias, rq, *, ch_mult, overrides=None, scratch_size=None, **geometry
+        self,
+        x,
+        weights,
+        bias,
+        rq,
+        *,
+        ch_mult,
+        fn="sg_dwconv2d_s8",
+        overrides=None,
+        scratch_size=None,
+        **geometry,
     ):
         keep: list[Any] = []
         kh, kw, cout = weights.shape
@@ -177,7 +187,7 @@ class KernelLib:
         params = self._window_params(keep, x, weights, bias, rq, filter_dims, **geometry)
         params["ch_mult"] = ch_mult
         return self.call(
-            "sg_dwconv2d_s8",
+            fn,
             "sg_dwconv2d_s8_params",
             params,
             [x],

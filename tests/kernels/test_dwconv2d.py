@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from slimgen.ref.requant import Requant
 from tests.kernels.harness import (
     KERNEL_SETTINGS,
     SG_ERR_ARG,
+    SG_ERR_SCRATCH,
+    SG_ERR_UNSUPPORTED,
     random_bias,
     random_int8,
     random_requant,
@@ -147,3 +150,121 @@ REJECTED = {
 def test_dwconv2d_rejects_bad_arguments(sgk, name: str) -> None:
     case = make_case(conv_window((4, 4), (3, 3), pad=(1, 1, 1, 1)), 3, 2, seed=0)
     assert status_of(case.run, sgk, overrides=REJECTED[name]) == SG_ERR_ARG
+
+
+# ---- sg_dwconv2d_s8_3x3: 3x3, dilation 1, ch_mult 1 ------------------------------------------
+# Its DSP path (the dsp-emulated build) runs when every shift is in [-22, -1] and |bias| leaves
+# headroom (sg_dw_fast_ok); other layers take the portable loop. dsp_friendly() makes a case
+# take the DSP path, so both are exercised on every build.
+
+DW3X3 = "sg_dwconv2d_s8_3x3"
+
+
+def dsp_friendly(case: DwCase) -> DwCase:
+    shift = np.clip(case.rq.shift, -22, -1).astype(np.int32)
+    mult = np.where(case.rq.mult == 0, 1 << 30, case.rq.mult).astype(np.int32)
+    case.rq = Requant(mult=mult, shift=shift, in_offset=case.rq.in_offset,
+                      out_offset=case.rq.out_offset, act_min=case.rq.act_min,
+                      act_max=case.rq.act_max)
+    return case
+
+
+def make_3x3_case(in_hw, stride=(1, 1), pad=(1, 1, 1, 1), channels=8, seed=0, *,
+                  friendly=True, out_hw=None) -> DwCase:
+    case = make_case(conv_window(in_hw, (3, 3), stride, pad, out_hw=out_hw), channels, 1, seed)
+    return dsp_friendly(case) if friendly else case
+
+
+@st.composite
+def dw3x3_cases(draw: st.DrawFn) -> DwCase:
+    h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    pad = tuple(draw(st.integers(0, 3)) for _ in range(4))
+    case = make_3x3_case((h, w), stride, pad, draw(st.integers(1, 12)), draw(seeds()),
+                         friendly=draw(st.booleans()))
+    return case
+
+
+@KERNEL_SETTINGS
+@given(dw3x3_cases())
+def test_dwconv2d_3x3_matches_reference(sgk, case: DwCase) -> None:
+    np.testing.assert_array_equal(case.run(sgk, fn=DW3X3), case.reference())
+
+
+def _saturating(case: DwCase, in_offset: int, out_offset: int, act=(-128, 127)) -> DwCase:
+    case.rq = Requant(mult=case.rq.mult, shift=case.rq.shift, in_offset=in_offset,
+                      out_offset=out_offset, act_min=act[0], act_max=act[1])
+    case.x[...] = -128 if in_offset == 128 else 127
+    return case
+
+
+DW3X3_EDGE_CASES = {
+    **{f"channels_{c}": (lambda c=c: make_3x3_case((6, 5), channels=c, seed=c))
+       for c in (1, 3, 4, 5, 64, 67)},
+    "kws_25x5_64": lambda: make_3x3_case((25, 5), channels=64, seed=11),
+    "stride_2_odd_size": lambda: make_3x3_case((7, 9), (2, 2), seed=12),
+    "stride_2_tf_same_pad": lambda: make_3x3_case((8, 8), (2, 2), (0, 0, 1, 1), seed=13),
+    "stride_2_1_mixed": lambda: make_3x3_case((5, 6), (2, 1), (1, 0, 1, 2), seed=14),
+    "asymmetric_pad": lambda: make_3x3_case((5, 7), pad=(0, 2, 2, 0), seed=15),
+    "one_pixel_image": lambda: make_3x3_case((1, 1), seed=16),
+    "one_pixel_no_pad": lambda: make_3x3_case((1, 1), pad=(0, 0, 0, 0), seed=17, out_hw=(1, 1)),
+    "one_row": lambda: make_3x3_case((1, 9), seed=18),
+    "no_padding": lambda: make_3x3_case((6, 6), pad=(0, 0, 0, 0), seed=19),
+    "padding_larger_than_kernel": lambda: make_3x3_case((3, 3), pad=(4, 5, 4, 3), seed=20),
+    "window_misses_input": lambda: make_3x3_case((2, 2), pad=(0, 0, 5, 5), seed=21),
+    "in_offset_128_extremes": lambda: _saturating(make_3x3_case((4, 5), seed=22), 128, 127),
+    "in_offset_-127_extremes": lambda: _saturating(make_3x3_case((4, 5), seed=23), -127, -128),
+    "relu_clamp": lambda: _saturating(make_3x3_case((4, 5), seed=24), 5, -3, act=(-3, 90)),
+    "portable_fallback_shift_0": lambda: make_3x3_case((5, 5), seed=25, friendly=False),
+}
+
+
+@pytest.mark.parametrize("fn", [DW3X3, "sg_dwconv2d_s8"])
+@pytest.mark.parametrize("name", sorted(DW3X3_EDGE_CASES))
+def test_dwconv2d_3x3_edge_cases(sgk, name: str, fn: str) -> None:
+    case = DW3X3_EDGE_CASES[name]()
+    np.testing.assert_array_equal(case.run(sgk, fn=fn), case.reference())
+
+
+@pytest.mark.parametrize("shift,bias", [(0, 0), (-23, 0), (-8, (1 << 30) - 255 * 128 * 9),
+                                         (-8, -(1 << 30) + 255 * 128 * 9)])
+def test_dwconv2d_3x3_outside_fast_output_stage(sgk, shift: int, bias: int) -> None:
+    """Shifts outside [-22, -1] or a bias without headroom for 2 * acc take the portable loop
+    (and the fast stage's limits are exactly where sg_dw_fast_ok puts them)."""
+    case = make_3x3_case((5, 6), channels=6, seed=30)
+    shifts = case.rq.shift.copy()
+    shifts[2] = shift
+    # mult 2^20 keeps outputs inside int8 with the large bias
+    case.rq = dataclasses.replace(case.rq, shift=shifts, mult=np.full(6, 1 << 20, np.int32))
+    case.bias = np.full(6, bias, np.int32)
+    np.testing.assert_array_equal(case.run(sgk, fn=DW3X3), case.reference())
+
+
+def test_dwconv2d_3x3_scratch_size_matches_python(sgk) -> None:
+    from slimgen.lower.kernels import dw3x3_scratch
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        oh, ow, sh, sw = (int(v) for v in rng.integers(1, 40, size=4))
+        win = Window((oh * sh, ow * sw), (3, 3), (sh, sw), (1, 1, 1, 1), (1, 1), (oh, ow))
+        case = make_case(win, 2, 1, 0)
+        keep: list = []
+        p = sgk.ffi.new("sg_dwconv2d_s8_params *", sgk._window_params(
+            keep, case.x, case.w, case.bias, case.rq, {"n": 1, "h": 3, "w": 3, "c": 2},
+            **win.conv_geometry))
+        assert sgk.lib.sg_dwconv2d_s8_3x3_scratch_size(p) == dw3x3_scratch(oh, ow, sh, sw)
+
+
+@pytest.mark.parametrize("what", ["ch_mult_2", "dilation_2", "kernel_2x3"])
+def test_dwconv2d_3x3_rejects_other_shapes(sgk, what: str) -> None:
+    case = {
+        "ch_mult_2": lambda: make_case(conv_window((5, 5), (3, 3), pad=(1, 1, 1, 1)), 3, 2, 0),
+        "dilation_2": lambda: make_case(conv_window((5, 5), (3, 3), dilation=(2, 1)), 3, 1, 0),
+        "kernel_2x3": lambda: make_case(conv_window((5, 5), (2, 3)), 3, 1, 0),
+    }[what]()
+    assert status_of(case.run, sgk, fn=DW3X3) == SG_ERR_UNSUPPORTED
+
+
+def test_dwconv2d_3x3_rejects_short_scratch(sgk) -> None:
+    case = make_3x3_case((5, 5), channels=3)
+    assert status_of(case.run, sgk, fn=DW3X3, scratch_size=8) == SG_ERR_SCRATCH

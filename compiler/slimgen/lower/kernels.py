@@ -56,14 +56,19 @@ def _scratch(nbytes: int) -> int:
     return max(0, min(nbytes, INT32_MAX))
 
 
+def widened_words(k: int) -> int:
+    """sg_widened_words(): int32 words of k activations widened to halfword pairs."""
+    return (k >> 2) * 2 + (k & 3)
+
+
 def fc_scratch(in_features: int) -> int:
-    """sg_fc_s8: the input widened to int16."""
-    return _scratch(2 * in_features)
+    """sg_fc_s8: the input widened."""
+    return _scratch(4 * widened_words(in_features))
 
 
-def conv_1x1_scratch(c_in: int) -> int:
-    """sg_conv2d_s8_1x1: two pixels widened to int16."""
-    return _scratch(4 * c_in) if c_in > 0 else 0
+def conv_1x1_scratch(c_in: int, c_out: int) -> int:
+    """sg_conv2d_s8_1x1: two pixels widened, and their int32 sums."""
+    return _scratch(8 * (widened_words(c_in) + c_out))
 
 
 def dw3x3_scratch(out_h: int, out_w: int, stride_h: int, stride_w: int) -> int:
@@ -77,16 +82,18 @@ def _is_dw3x3(n: Node) -> bool:
     return a.kernel == (3, 3) and a.dilation == (1, 1) and a.ch_mult == 1
 
 
-def conv_scratch(kh: int, kw: int, c_in: int) -> int:
-    """sg_conv2d_s8: two widened im2col rows (int16) and their two int8 gather rows."""
-    return _scratch(6 * kh * kw * c_in) if min(kh, kw, c_in) > 0 else 0
+def conv_scratch(kh: int, kw: int, c_in: int, c_out: int) -> int:
+    """sg_conv2d_s8: two widened im2col rows, their int32 sums, their two int8 gather rows."""
+    k = kh * kw * c_in
+    return _scratch(8 * (widened_words(k) + c_out) + 2 * k) if min(kh, kw, c_in) > 0 else 0
 
 
 KERNELS: tuple[KernelSpec, ...] = (
     KernelSpec("sg_conv2d_s8_1x1", "conv2d", _is_1x1, "conv/sg_conv2d_s8_1x1.c",
-               scratch_bytes=lambda n: conv_1x1_scratch(n.x.shape[-1])),
+               scratch_bytes=lambda n: conv_1x1_scratch(n.x.shape[-1], n.out.shape[-1])),
     KernelSpec("sg_conv2d_s8", "conv2d", lambda n: True, "conv/sg_conv2d_s8.c",
-               scratch_bytes=lambda n: conv_scratch(*n.attrs.kernel, n.x.shape[-1])),
+               scratch_bytes=lambda n: conv_scratch(*n.attrs.kernel, n.x.shape[-1],
+                                                      n.out.shape[-1])),
     KernelSpec("sg_dwconv2d_s8_3x3", "dwconv2d", _is_dw3x3, "conv/sg_dwconv2d_s8_3x3.c",
                scratch_bytes=lambda n: dw3x3_scratch(*n.out.shape[:2], *n.attrs.stride)),
     KernelSpec("sg_dwconv2d_s8", "dwconv2d", lambda n: True, "conv/sg_dwconv2d_s8.c"),

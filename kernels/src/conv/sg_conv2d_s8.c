@@ -4,7 +4,7 @@
  * DSP path (SG_HAS_DSP): im2col. Each output pixel's window is gathered into one row of K =
  * K_h * K_w * C_in int8 in OHWI tap order, taps outside the input filled with the input zero
  * point (so x + in_offset is exactly 0 there and every tap can be multiplied, as the portable
- * path's skipping does implicitly), then widened to int16 with in_offset added. Two pixels'
+ * path's skipping does implicitly), then widened to halfwords with in_offset added. Two pixels'
  * rows times every filter form a matrix product in 2 pixel x 2 channel register tiles
  * (sg_dsp_mat_2xn in sg_dot.h). The bias is not folded: in_offset is added once per gathered
  * tap, not per MAC. */
@@ -16,15 +16,15 @@
 #include "../sg_window.h"
 #include "sg_conv2d_check.h"
 
-/* Scratch layout: two pixels' widened im2col rows (2 x K int16, sg_dsp_widen2), then their
- * two int8 gather rows (2 x K). It is
- * reported on every ISA, so a memory plan does not depend on the core; the portable path
- * leaves it unused. */
+/* Scratch layout: two pixels' widened im2col rows (2 x sg_widened_words(K) words,
+ * sg_dsp_widen2), their 2 x C_out int32 sums, then their two int8 gather rows (2 x K bytes).
+ * Reported on every ISA, so a memory plan does not depend on the core; the portable path leaves
+ * it unused. */
 int32_t sg_conv2d_s8_scratch_size(const sg_conv2d_s8_params *p)
 {
     const int64_t k = (int64_t)p->filter.h * p->filter.w * p->in.c;
     return p->filter.h > 0 && p->filter.w > 0 && p->in.c > 0
-               ? sg_scratch_bytes(k * 2 * ((int64_t)sizeof(int16_t) + 1))
+               ? sg_scratch_bytes(2 * 4 * (sg_widened_words(k) + (int64_t)p->out.c) + 2 * k)
                : 0;
 }
 
@@ -73,21 +73,22 @@ static void conv_dsp(const sg_conv2d_s8_params *p, const int8_t *input, int8_t *
     const int32_t k = p->filter.h * p->filter.w * p->in.c;
     const int32_t c_out = p->out.c;
     const int32_t pixels = p->out.h * p->out.w;
-    int16_t *x16 = (int16_t *)scratch;
-    int8_t *col0 = (int8_t *)(x16 + 2 * k);
+    int32_t *xw = (int32_t *)scratch;
+    int32_t *acc = xw + 2 * sg_widened_words(k);
+    int8_t *col0 = (int8_t *)(acc + 2 * c_out);
     int8_t *col1 = col0 + k;
     int32_t i = 0;
     for (; i + 2 <= pixels; i += 2) {
         im2col_s8(p, input, i / p->out.w, i % p->out.w, col0);
         im2col_s8(p, input, (i + 1) / p->out.w, (i + 1) % p->out.w, col1);
-        sg_dsp_widen2(col0, col1, k, p->rq.in_offset, x16);
+        sg_dsp_widen2(col0, col1, k, p->rq.in_offset, xw);
         int8_t *out = output + i * c_out;
-        sg_dsp_mat_2xn(x16, p->weights, p->bias, k, c_out, &p->rq, out, out + c_out);
+        sg_dsp_mat_2xn(xw, p->weights, p->bias, k, c_out, &p->rq, out, out + c_out, acc);
     }
     if (i < pixels) {
         im2col_s8(p, input, i / p->out.w, i % p->out.w, col0);
-        sg_dsp_widen(col0, k, p->rq.in_offset, x16);
-        sg_dsp_mat_1xn(x16, p->weights, p->bias, k, c_out, &p->rq, output + i * c_out);
+        sg_dsp_widen(col0, k, p->rq.in_offset, xw);
+        sg_dsp_mat_1xn(xw, p->weights, p->bias, k, c_out, &p->rq, output + i * c_out);
     }
 }
 #else

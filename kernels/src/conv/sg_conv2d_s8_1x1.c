@@ -3,39 +3,40 @@
  * Reference: compiler/slimgen/ref/conv.py conv2d(), which it must match bit for bit.
  *
  * DSP path (SG_HAS_DSP): pixels x output channels is one matrix product. Two pixels at a time
- * are widened to int16 (in_offset added) into scratch, then multiplied in 2 pixel x 2 channel
+ * are widened to halfwords (in_offset added) into scratch, then multiplied in 2 pixel x 2 channel
  * register tiles, so each weight word feeds two pixels (sg_dsp_mat_2xn in sg_dot.h). */
 #include "sg_kernels.h"
 
 #include "../sg_dot.h"
 #include "sg_conv2d_check.h"
 
-/* Two widened pixels (2 x C_in int16), on every ISA so a memory plan does not depend on the
- * core; the portable path leaves it unused. */
+/* Two widened pixels (sg_widened_words each), then their 2 x C_out int32 sums; on every ISA so
+ * a memory plan does not depend on the core; the portable path leaves it unused. */
 int32_t sg_conv2d_s8_1x1_scratch_size(const sg_conv2d_s8_params *p)
 {
-    return p->in.c > 0 ? sg_scratch_bytes(2 * (int64_t)p->in.c * (int64_t)sizeof(int16_t)) : 0;
+    return sg_scratch_bytes(2 * 4 * (sg_widened_words(p->in.c) + (int64_t)p->out.c));
 }
 
 #if SG_HAS_MVE
 #include "../mve/sg_conv2d_s8_1x1_mve.h"
 #elif SG_HAS_DSP
 static void conv_1x1_dsp(const sg_conv2d_s8_params *p, const int8_t *input, int8_t *output,
-                         int16_t *x16)
+                         int32_t *xw)
 {
     const int32_t pixels = p->in.h * p->in.w;
     const int32_t c_in = p->in.c;
     const int32_t c_out = p->out.c;
+    int32_t *acc = xw + 2 * sg_widened_words(c_in);
     int32_t i = 0;
     for (; i + 2 <= pixels; i += 2) {
         const int8_t *a = input + i * c_in;
-        sg_dsp_widen2(a, a + c_in, c_in, p->rq.in_offset, x16);
+        sg_dsp_widen2(a, a + c_in, c_in, p->rq.in_offset, xw);
         int8_t *out = output + i * c_out;
-        sg_dsp_mat_2xn(x16, p->weights, p->bias, c_in, c_out, &p->rq, out, out + c_out);
+        sg_dsp_mat_2xn(xw, p->weights, p->bias, c_in, c_out, &p->rq, out, out + c_out, acc);
     }
     if (i < pixels) {
-        sg_dsp_widen(input + i * c_in, c_in, p->rq.in_offset, x16);
-        sg_dsp_mat_1xn(x16, p->weights, p->bias, c_in, c_out, &p->rq, output + i * c_out);
+        sg_dsp_widen(input + i * c_in, c_in, p->rq.in_offset, xw);
+        sg_dsp_mat_1xn(xw, p->weights, p->bias, c_in, c_out, &p->rq, output + i * c_out);
     }
 }
 #else
@@ -66,7 +67,7 @@ sg_status sg_conv2d_s8_1x1(const sg_conv2d_s8_params *p,
     (void)scratch;
     sg_conv2d_s8_1x1_mve(p, input, output);
 #elif SG_HAS_DSP
-    conv_1x1_dsp(p, input, output, (int16_t *)scratch.buf);
+    conv_1x1_dsp(p, input, output, (int32_t *)scratch.buf);
 #else
     (void)scratch;
     conv_1x1_portable(p, input, output);

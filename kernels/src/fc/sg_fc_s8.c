@@ -1,7 +1,7 @@
 /* sg_fc_s8: int8 fully connected layer, weights [out_features][in_features] (torch layout).
  * Reference: compiler/slimgen/ref/fc.py fc().
  *
- * DSP path (SG_HAS_DSP): the input is widened to int16 once, in_offset added, into scratch;
+ * DSP path (SG_HAS_DSP): the input is widened to halfwords once, in_offset added, into scratch;
  * then 4 output rows at a time share each widened input pair (sg_dsp_mat_1xn in sg_dot.h). The
  * bias is not folded: in_offset costs nothing per MAC there, so folding would buy no speed
  * for an ABI change. */
@@ -9,20 +9,20 @@
 
 #include "../sg_dot.h"
 
-/* The widened input (2 bytes per feature). Reported on every ISA, so a memory plan does not
- * depend on the core; the portable path leaves it unused. */
+/* The widened input (sg_widened_words). Reported on every ISA, so a memory plan does not depend
+ * on the core; the portable path leaves it unused. */
 int32_t sg_fc_s8_scratch_size(const sg_fc_s8_params *p)
 {
-    return sg_scratch_bytes((int64_t)p->in_features * (int64_t)sizeof(int16_t));
+    return sg_scratch_bytes(4 * sg_widened_words(p->in_features));
 }
 
 #if SG_HAS_MVE
 #include "../mve/sg_fc_s8_mve.h"
 #elif SG_HAS_DSP
-static void fc_dsp(const sg_fc_s8_params *p, const int8_t *input, int8_t *output, int16_t *x16)
+static void fc_dsp(const sg_fc_s8_params *p, const int8_t *input, int8_t *output, int32_t *xw)
 {
-    sg_dsp_widen(input, p->in_features, p->rq.in_offset, x16);
-    sg_dsp_mat_1xn(x16, p->weights, p->bias, p->in_features, p->out_features, &p->rq, output);
+    sg_dsp_widen(input, p->in_features, p->rq.in_offset, xw);
+    sg_dsp_mat_1xn(xw, p->weights, p->bias, p->in_features, p->out_features, &p->rq, output);
 }
 #else
 static void fc_portable(const sg_fc_s8_params *p, const int8_t *input, int8_t *output)
@@ -47,7 +47,7 @@ sg_status sg_fc_s8(const sg_fc_s8_params *p,
     (void)scratch;
     sg_fc_s8_mve(p, input, output);
 #elif SG_HAS_DSP
-    fc_dsp(p, input, output, (int16_t *)scratch.buf);
+    fc_dsp(p, input, output, (int32_t *)scratch.buf);
 #else
     (void)scratch;
     fc_portable(p, input, output);

@@ -1,0 +1,171 @@
+/* sg_dwconv2d_s8_3x3: int8 depthwise convolution specialized for a 3x3 filter, dilation 1 and
+ * channel multiplier 1 (MobileNet, DS-CNN), any stride and padding.
+ * Reference: compiler/slimgen/ref/conv.py dwconv2d(); same params and result as
+ * sg_dwconv2d_s8.
+ *
+ * DSP path, one channel at a time: the channel's input, plus in_offset, is copied into an int16
+ * plane in scratch with the padding around it as zeros (a padded tap is x + in_offset = 0, so it
+ * adds nothing, exactly like the skipped taps of the reference). Every output pixel then reads a
+ * full 3x3 window with no bounds and no offset: per filter row, one LDR of two adjacent int16
+ * taps for SMLAD and one LDRSH for the third. The channel's 9 weights and output constants stay
+ * in registers across all its pixels. Copying costs a few instructions per input element, and
+ * reading one channel of NHWC is a strided walk, but both are paid once per element instead of
+ * once per tap, and no pixel needs border code. */
+#include "sg_kernels.h"
+
+#include "../mve/sg_dwconv2d_s8_mve.h"
+#include "sg_dwconv2d_common.h"
+
+/* The padded plane: the rows and columns the output windows cover, (out - 1) * stride + 3. */
+static int32_t dw3x3_plane_h(const sg_dwconv2d_s8_params *p)
+{
+    return (p->out.h - 1) * p->stride_h + 3;
+}
+
+static int32_t dw3x3_plane_w(const sg_dwconv2d_s8_params *p)
+{
+    return (p->out.w - 1) * p->stride_w + 3;
+}
+
+/* The plane plus one halfword: the last pixel reads its third tap as the low half of a word. */
+int32_t sg_dwconv2d_s8_3x3_scratch_size(const sg_dwconv2d_s8_params *p)
+{
+    const int64_t bytes = (int64_t)dw3x3_plane_h(p) * dw3x3_plane_w(p) * 2 + 2;
+    return bytes + 3 > INT32_MAX ? INT32_MAX : (int32_t)((bytes + 3) & ~(int64_t)3);
+}
+
+#if SG_HAS_DSP && !SG_HAS_MVE
+/* Input rows [0, rows) and columns [0, cols) that land in the plane; the rest of the plane is
+ * padding, zeroed once per call. */
+typedef struct {
+    int16_t *plane;
+    int32_t plane_w;
+    int32_t rows;
+    int32_t cols;
+} dw3x3_plane;
+
+/* Channel c of the input, plus in_offset, into the plane's interior. Sizes are copied to
+ * locals: the int8 stores may alias *p as far as the compiler knows, and would otherwise make
+ * it reload them every iteration. */
+static void dw3x3_fill_plane(const dw3x3_plane *pl, const sg_dwconv2d_s8_params *p,
+                             const int8_t *input, int32_t c)
+{
+    const int32_t channels = p->in.c;
+    const int32_t in_row = p->in.w * channels;
+    const int32_t in_offset = p->rq.in_offset;
+    const int32_t cols = pl->cols;
+    const int32_t plane_w = pl->plane_w;
+    const int8_t *src_row = input + c;
+    int16_t *dst_row = pl->plane + p->pad_top * plane_w + p->pad_left;
+    for (int32_t iy = 0; iy < pl->rows; ++iy) {
+        const int8_t *src = src_row;
+        int16_t *dst = dst_row;
+        int16_t *const end = dst_row + cols;
+        /* Two per iteration: the loop overhead is most of a one-element body. */
+        for (; end - dst >= 2; dst += 2) {
+            dst[0] = (int16_t)(src[0] + in_offset);
+            dst[1] = (int16_t)(src[channels] + in_offset);
+            src += 2 * channels;
+        }
+        if (dst != end) {
+            *dst = (int16_t)(*src + in_offset);
+        }
+        src_row += in_row;
+        dst_row += plane_w;
+    }
+}
+
+/* Channel c of the whole output from the filled plane. Per filter row, SMLAD takes taps 0 and
+ * 1 as one word and SMLABB / SMLABT tap 2 (read as the low half of the word at tap 2); the
+ * three tap-2 weights share two registers. Weights and bias are doubled for the output stage. */
+static inline void dw3x3_channel(const dw3x3_plane *pl, const sg_dwconv2d_s8_params *p,
+                                 int32_t c, int8_t *output, int full_range)
+{
+    const int8_t *w = p->weights + c;
+    const int32_t channels = p->out.c;
+    const int32_t w0 = sg_pkhbt(2 * w[0], 2 * w[channels], 16);
+    const int32_t w1 = sg_pkhbt(2 * w[3 * channels], 2 * w[4 * channels], 16);
+    const int32_t w2 = sg_pkhbt(2 * w[6 * channels], 2 * w[7 * channels], 16);
+    const int32_t w_last01 = sg_pkhbt(2 * w[2 * channels], 2 * w[5 * channels], 16);
+    const int32_t w_last2 = 2 * w[8 * channels];
+    const sg_dw_channel ch = sg_dw_channel_at(p, c);
+    sg_dw_clamp clamp;
+    clamp.act_min = p->rq.act_min;
+    clamp.act_max = p->rq.act_max;
+
+    const int32_t plane_w = pl->plane_w;
+    const int32_t row_step = p->stride_h * plane_w;
+    const int32_t col_step = p->stride_w;
+    const int32_t out_w = p->out.w;
+    const int32_t out_h = p->out.h;
+    int8_t *out = output + c;
+    const int16_t *row = pl->plane;
+    for (int32_t oy = 0; oy < out_h; ++oy) {
+        const int16_t *in = row;
+        int8_t *const row_end = out + out_w * channels;
+        while (out != row_end) {
+            const int16_t *mid = in + plane_w;
+            const int16_t *bottom = in + 2 * plane_w;
+            int32_t acc = sg_smlad(sg_read_s16x2(in), w0, ch.bias2);
+            acc = sg_smlabb(sg_read_s16x2(in + 2), w_last01, acc);
+            acc = sg_smlad(sg_read_s16x2(mid), w1, acc);
+            acc = sg_smlabt(sg_read_s16x2(mid + 2), w_last01, acc);
+            acc = sg_smlad(sg_read_s16x2(bottom), w2, acc);
+            acc = sg_smlabb(sg_read_s16x2(bottom + 2), w_last2, acc);
+            *out = sg_dw_output(acc, &ch, clamp, full_range);
+            out += channels;
+            in += col_step;
+        }
+        row += row_step;
+    }
+}
+
+static void dwconv2d_3x3_dsp(const sg_dwconv2d_s8_params *p, const int8_t *input,
+                             int8_t *output, int16_t *plane)
+{
+    dw3x3_plane pl;
+    pl.plane = plane;
+    pl.plane_w = dw3x3_plane_w(p);
+    const int32_t plane_h = dw3x3_plane_h(p);
+    pl.rows = sg_max_s32(sg_min_s32(p->in.h, plane_h - p->pad_top), 0);
+    pl.cols = sg_max_s32(sg_min_s32(p->in.w, pl.plane_w - p->pad_left), 0);
+    for (int32_t i = 0; i < plane_h * pl.plane_w; ++i) {
+        plane[i] = 0;
+    }
+    const int full_range = p->rq.act_min == -128 && p->rq.act_max == 127;
+    for (int32_t c = 0; c < p->out.c; ++c) {
+        dw3x3_fill_plane(&pl, p, input, c);
+        if (full_range) {
+            dw3x3_channel(&pl, p, c, output, 1);
+        } else {
+            dw3x3_channel(&pl, p, c, output, 0);
+        }
+    }
+}
+#endif /* SG_HAS_DSP && !SG_HAS_MVE */
+
+sg_status sg_dwconv2d_s8_3x3(const sg_dwconv2d_s8_params *p,
+                             const int8_t *input,
+                             int8_t *output,
+                             sg_scratch scratch)
+{
+    SG_TRY(sg_dwconv2d_check(p, input, output));
+    SG_REQUIRE(p->filter.h == 3 && p->filter.w == 3 && p->dil_h == 1 && p->dil_w == 1 &&
+                   p->ch_mult == 1,
+               SG_ERR_UNSUPPORTED);
+    SG_REQUIRE(sg_scratch_ok(scratch, sg_dwconv2d_s8_3x3_scratch_size(p)), SG_ERR_SCRATCH);
+
+#if SG_HAS_MVE
+    const sg_window_geometry g = sg_dwconv2d_geometry(p);
+    sg_dwconv2d_s8_mve(p, &g, input, output);
+#elif SG_HAS_DSP
+    if (sg_dw_fast_ok(p)) {
+        dwconv2d_3x3_dsp(p, input, output, (int16_t *)scratch.buf);
+    } else {
+        sg_dw_portable(p, 0, input, output);
+    }
+#else
+    sg_dw_portable(p, 0, input, output);
+#endif
+    return SG_OK;
+}
