@@ -10,10 +10,12 @@
  * The _2 walkers handle two pixels of a pointwise convolution per pass over the weights, so
  * the index decoding (the cost a dense kernel does not have) is paid once for two outputs.
  *
- * DSP paths: bsr1x4 only. Its 4 inputs are contiguous, so one word load of inputs and one of
- * weights feed two SMLADs. The unstructured and N:4 formats gather single inputs from
- * scattered columns; pairing them for SMLAD costs a PKHBT per pair and a rotate-extend of the
- * weights, as many instructions as the two MLAs it replaces, so they keep one C loop.
+ * DSP paths. bsr1x4: its 4 inputs are contiguous, so one word load of inputs and one of
+ * weights feed two SMLADs. unstructured (fc): four deltas and four values come in one word
+ * load each, the cursor advances by byte adds (UXTAB), and the values are sign-extended two at
+ * a time (SXTB16) for SMLABB / SMLABT: fewer instructions per entry than byte-wise loads.
+ * N:4 keeps one C loop: its values are already consumed 4 per index byte, and pairing the
+ * gathered inputs costs as much as the MLAs it saves.
  */
 #ifndef SG_SPARSE_H
 #define SG_SPARSE_H
@@ -50,6 +52,29 @@ static inline int sg_nm4_ok(const sg_nm4_s8 *w)
 
 /* ---- unstructured: cursor += delta; acc += x[cursor] * value ---------------------------- */
 
+#if SG_HAS_DSP
+/* Four entries: acc + x[c0] * v0 + x[c1] * v1 + x[c2] * v2 + x[c3] * v3, the cursor moved to
+ * c3. SXTB16 extends the values as (v0, v2) and (v1, v3); SMLABB / SMLABT pick the half. */
+static inline int32_t sg_csr8_quad_dsp(const int8_t **xp, const uint8_t *d, const int8_t *v,
+                                       int32_t acc)
+{
+    uint32_t dd;
+    memcpy(&dd, d, sizeof dd);
+    const int32_t vv = sg_read_s8x4(v);
+    const int8_t *p0 = *xp + (dd & 0xffu);
+    const int8_t *p1 = p0 + ((dd >> 8) & 0xffu);
+    const int8_t *p2 = p1 + ((dd >> 16) & 0xffu);
+    const int8_t *p3 = p2 + (dd >> 24);
+    const int32_t v02 = sg_sxtb16(vv);
+    const int32_t v13 = sg_sxtb16_ror8(vv);
+    *xp = p3;
+    acc = sg_smlabb(*p0, v02, acc);
+    acc = sg_smlabt(*p2, v02, acc);
+    acc = sg_smlabb(*p1, v13, acc);
+    return sg_smlabt(*p3, v13, acc);
+}
+#endif
+
 static inline void sg_csr8_rows_1(const sg_csr8_s8 *w, const int8_t *x, const int32_t *bias,
                                   const sg_requant *rq, int8_t *out)
 {
@@ -61,11 +86,15 @@ static inline void sg_csr8_rows_1(const sg_csr8_s8 *w, const int8_t *x, const in
         int32_t k = w->row_len[r];
         /* Four entries per iteration: the loop overhead is a third of a one-entry body. */
         for (; k >= 4; k -= 4) {
+#if SG_HAS_DSP
+            acc = sg_csr8_quad_dsp(&xp, d, v, acc);
+#else
             const int32_t x0 = *(xp += d[0]);
             const int32_t x1 = *(xp += d[1]);
             const int32_t x2 = *(xp += d[2]);
             const int32_t x3 = *(xp += d[3]);
             acc += x0 * v[0] + x1 * v[1] + x2 * v[2] + x3 * v[3];
+#endif
             d += 4;
             v += 4;
         }
