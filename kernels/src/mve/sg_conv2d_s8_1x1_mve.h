@@ -26,11 +26,14 @@ static inline void sg_conv2d_s8_1x1_mve(const sg_conv2d_s8_params *p, const int8
         }
         return;
     }
-    const uint32x4_t out_offsets = vmulq_n_u32(vidupq_n_u32(0u, 1), (uint32_t)c_out);
     for (int32_t o = 0; o < c_out; ++o) {
         const int8_t *w = p->weights + o * c_in;
         const sg_mve_channel ch = sg_mve_channel_of(&t, w, p->bias, &p->rq, o);
-        sg_mve_run_channel(input, c_in, pixels, &t, w, &ch, &st, output + o, c_out, out_offsets);
+        if ((c_in & 15) == 0) {
+            sg_mve_run_channel(input, c_in, pixels, &t, w, &ch, &st, output + o, c_out, 0);
+        } else {
+            sg_mve_run_channel(input, c_in, pixels, &t, w, &ch, &st, output + o, c_out, 1);
+        }
     }
 }
 

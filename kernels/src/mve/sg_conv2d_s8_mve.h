@@ -3,8 +3,9 @@
  * With dilation_w 1 the in-input taps of one window row are contiguous in NHWC (x.count * C_in
  * bytes), and so are their OHWI weights, so each window row is one dot product (sg_dot_mve.h).
  * The output pixels whose whole window lies inside the input (everywhere but the borders) are
- * computed output channel by output channel, four pixels at a time sharing every weight load (sg_mve_run_channel); border pixels, and rows with fewer
- * than four full windows, go one at a time with all their output channels.
+ * computed output channel by output channel, four pixels at a time sharing every weight load
+ * (sg_mve_run_channel); border pixels, and rows with fewer than four full windows, go one at a
+ * time with all their output channels.
  */
 #ifndef SG_CONV2D_S8_MVE_H
 #define SG_CONV2D_S8_MVE_H
@@ -63,6 +64,23 @@ static inline sg_mve_range sg_full_range_mve(int32_t out, int32_t in, int32_t k,
     return r;
 }
 
+/* One output channel over the full-window rows ry, columns rx. */
+static inline void sg_conv_rows_mve(const sg_conv2d_s8_params *p, const int8_t *input,
+                                    const sg_mve_taps *t, const int8_t *w,
+                                    const sg_mve_channel *ch, const sg_mve_out_stage *st,
+                                    sg_mve_range ry, sg_mve_range rx, int8_t *out_o, int tail)
+{
+    const int32_t c_in = p->in.c;
+    const int32_t c_out = p->out.c;
+    for (int32_t oy = ry.lo; oy < ry.hi; ++oy) {
+        const int32_t iy = oy * p->stride_h - p->pad_top;
+        const int32_t ix = rx.lo * p->stride_w - p->pad_left;
+        sg_mve_run_channel(input + (iy * p->in.w + ix) * c_in, p->stride_w * c_in,
+                           rx.hi - rx.lo, t, w, ch, st, out_o + (oy * p->out.w + rx.lo) * c_out,
+                           c_out, tail);
+    }
+}
+
 static inline void sg_conv2d_s8_mve(const sg_conv2d_s8_params *p, const int8_t *input,
                                     int8_t *output)
 {
@@ -80,17 +98,13 @@ static inline void sg_conv2d_s8_mve(const sg_conv2d_s8_params *p, const int8_t *
     /* Full windows: output channel by output channel, along each row four pixels at a time. */
     if (tiled) {
         const sg_mve_taps t = sg_conv_taps_mve(p, kh, kw);
-        const uint32x4_t out_offsets = vmulq_n_u32(vidupq_n_u32(0u, 1), (uint32_t)c_out);
         for (int32_t o = 0; o < c_out; ++o) {
             const int8_t *w = p->weights + o * t.w_channel;
             const sg_mve_channel ch = sg_mve_channel_of(&t, w, p->bias, &p->rq, o);
-            for (int32_t oy = ry.lo; oy < ry.hi; ++oy) {
-                const int32_t iy = oy * p->stride_h - p->pad_top;
-                const int32_t ix = rx.lo * p->stride_w - p->pad_left;
-                sg_mve_run_channel(input + (iy * p->in.w + ix) * c_in, p->stride_w * c_in,
-                                   rx.hi - rx.lo, &t, w, &ch, &st,
-                                   output + (oy * p->out.w + rx.lo) * c_out + o, c_out,
-                                   out_offsets);
+            if ((t.len & 15) == 0) {
+                sg_conv_rows_mve(p, input, &t, w, &ch, &st, ry, rx, output + o, 0);
+            } else {
+                sg_conv_rows_mve(p, input, &t, w, &ch, &st, ry, rx, output + o, 1);
             }
         }
     }

@@ -67,14 +67,15 @@ static inline sg_mve_acc1x2 sg_mve_dot_1x2(sg_mve_acc1x2 acc, const int8_t *x, c
 }
 
 /* Dot products of four inputs (x, x + x_step, x + 2 x_step, x + 3 x_step) with one weight
- * row. The row's sum is not needed here: the tiles of one output channel all read the whole
- * filter, so it is taken once per channel (sg_mve_wsum). */
+ * row, added to acc. The row's sum is not needed here: the tiles of one output channel all read
+ * the whole filter, so it is taken once per channel (sg_mve_wsum). tail says whether n may not be
+ * a multiple of 16; callers pass a constant, so the loop without a tail has no predicate. */
 typedef struct {
     int32_t a0, a1, a2, a3;
 } sg_mve_acc4x1;
 
 static inline sg_mve_acc4x1 sg_mve_dot_4x1(sg_mve_acc4x1 acc, const int8_t *x, int32_t x_step,
-                                           const int8_t *w, int32_t n)
+                                           const int8_t *w, int32_t n, int tail)
 {
     const int8_t *x0 = x, *x1 = x + x_step, *x2 = x + 2 * x_step, *x3 = x + 3 * x_step;
     int32_t a0 = acc.a0, a1 = acc.a1, a2 = acc.a2, a3 = acc.a3;
@@ -94,7 +95,7 @@ static inline sg_mve_acc4x1 sg_mve_dot_4x1(sg_mve_acc4x1 acc, const int8_t *x, i
         a2 = vmladavaq_s8(a2, v2, wv);
         a3 = vmladavaq_s8(a3, v3, wv);
     }
-    if ((n & 15) != 0) {
+    if (tail && (n & 15) != 0) {
         const mve_pred16_t p = vctp8q((uint32_t)(n & 15));
         const int8x16_t wv = vldrbq_z_s8(w, p);
         a0 = vmladavaq_s8(a0, vldrbq_z_s8(x0, p), wv);
@@ -197,35 +198,29 @@ static inline int32_t sg_mve_wsum(const sg_mve_taps *t, const int8_t *w)
 /* One output channel of a run of n >= 4 output pixels whose taps start at x + j * x_step, all
  * with the same taps t (full windows), output j at out + j * out_step. Four pixels at a time share
  * every weight load; a run that is not a multiple of 4 ends with a tile that overlaps the one
- * before (those outputs are computed twice, identically). acc0 = bias + in_offset * sum(w). */
-typedef struct {
-    int32_t acc0;
-    int32x4_t mult;
-    sg_mve_shift shift;
-} sg_mve_channel;
-
+ * before (those outputs are computed twice, identically). tail: as in sg_mve_dot_4x1. */
 static inline void sg_mve_run_channel(const int8_t *x, int32_t x_step, int32_t n,
                                       const sg_mve_taps *t, const int8_t *w,
                                       const sg_mve_channel *ch, const sg_mve_out_stage *st,
-                                      int8_t *out, int32_t out_step, uint32x4_t out_offsets)
+                                      int8_t *out, int32_t out_step, int tail)
 {
-    const int32x4_t acc0 = vdupq_n_s32(ch->acc0);
+    const uint32x4_t out_offsets = vmulq_n_u32(vidupq_n_u32(0u, 1), (uint32_t)out_step);
     int32_t j = 0;
     for (;;) {
         const int8_t *xj = x + j * x_step;
-        sg_mve_acc4x1 a = {0, 0, 0, 0};
+        sg_mve_acc4x1 a = {ch->acc0, ch->acc0, ch->acc0, ch->acc0};
         for (int32_t r = 0; r < t->rows; ++r) {
             for (int32_t c = 0; c < t->cols; ++c) {
                 a = sg_mve_dot_4x1(a, xj + r * t->x_row + c * t->x_col, x_step,
-                                   w + r * t->w_row + c * t->w_col, t->len);
+                                   w + r * t->w_row + c * t->w_col, t->len, tail);
             }
         }
-        int32x4_t dot = vdupq_n_s32(a.a0);
-        dot = vsetq_lane_s32(a.a1, dot, 1);
-        dot = vsetq_lane_s32(a.a2, dot, 2);
-        dot = vsetq_lane_s32(a.a3, dot, 3);
-        const int32x4_t v = sg_mve_requant_output(vaddq_s32(dot, acc0), ch->mult, ch->shift, st);
-        vstrbq_scatter_offset_s32(out + j * out_step, out_offsets, v);
+        int32x4_t acc = vdupq_n_s32(a.a0);
+        acc = vsetq_lane_s32(a.a1, acc, 1);
+        acc = vsetq_lane_s32(a.a2, acc, 2);
+        acc = vsetq_lane_s32(a.a3, acc, 3);
+        vstrbq_scatter_offset_s32(out + j * out_step, out_offsets,
+                                  sg_mve_requant_channel(acc, ch, st));
         if (j == n - 4) {
             break;
         }
@@ -233,7 +228,7 @@ static inline void sg_mve_run_channel(const int8_t *x, int32_t x_step, int32_t n
     }
 }
 
-/* The per-channel constants of output channel o whose taps t read the weights at w. */
+/* The constants of output channel o whose taps t read the weights at w. */
 static inline sg_mve_channel sg_mve_channel_of(const sg_mve_taps *t, const int8_t *w,
                                                const int32_t *bias, const sg_requant *rq,
                                                int32_t o)
@@ -242,8 +237,9 @@ static inline sg_mve_channel sg_mve_channel_of(const sg_mve_taps *t, const int8_
     const uint32_t b = (uint32_t)(bias != NULL ? bias[o] : 0) +
                        (uint32_t)sg_mve_wsum(t, w) * (uint32_t)rq->in_offset;
     ch.acc0 = sg_wrap_s32(b);
-    ch.mult = vdupq_n_s32(rq->mult[o]);
-    ch.shift = sg_mve_shift_of(vdupq_n_s32(rq->shift[o]));
+    ch.mult = rq->mult[o];
+    ch.left = sg_max_s32(rq->shift[o], 0);
+    ch.right = sg_max_s32(-rq->shift[o], 0);
     return ch;
 }
 

@@ -1,9 +1,12 @@
 /* slimgen kernel internals (Helium): sg_dwconv2d_s8 on Cortex-M55 for ch_mult 1.
  *
- * Depthwise has no reduction over channels, so channels go across the lanes: four int32
- * accumulators per vector, VLDRB.S32 widening four int8 inputs and four weights per tap (MVE has
- * no vector-by-vector integer multiply-accumulate, so VMUL then VADD). Channel counts that are not a multiple of 4 end with a tail-predicated group (inactive
- * lanes neither load nor store).
+ * Depthwise has no reduction over channels, so channels go across the lanes, eight at a time:
+ * VLDRB.S16 widens eight inputs and eight weights, one VADD adds in_offset to the inputs
+ * ((x + in_offset) * w is at most 255 * 128 in magnitude), and VMULLB / VMULLT multiply the even
+ * and the odd channels into two int32x4 accumulators. (MVE has no vector-by-vector integer
+ * multiply-accumulate.) The per-channel bias, multipliers and shifts are gathered even / odd to
+ * match; VMOVNB / VMOVNT put the results back in channel order. Channel counts that are not a
+ * multiple of 8 end with a tail-predicated group (inactive lanes neither load nor store).
  */
 #ifndef SG_DWCONV2D_S8_MVE_H
 #define SG_DWCONV2D_S8_MVE_H
@@ -16,29 +19,81 @@
 #include "../sg_window.h"
 #include "sg_requant_mve.h"
 
-/* Channels [ch, ch + 4) of one output pixel, the lanes in p active. */
+/* The even and the odd channels of a group of eight. */
+typedef struct {
+    int32x4_t e, o;
+} sg_dw_acc;
+
+/* One tap: acc += (x + in_offset) * w, eight channels. */
+static inline sg_dw_acc sg_dw_tap(sg_dw_acc acc, const int8_t *x, const int8_t *w,
+                                  int16_t in_offset, mve_pred16_t p16, int tail)
+{
+    const int16x8_t xv = vaddq_n_s16(tail ? vldrbq_z_s16(x, p16) : vldrbq_s16(x), in_offset);
+    const int16x8_t wv = tail ? vldrbq_z_s16(w, p16) : vldrbq_s16(w);
+    acc.e = vaddq_s32(acc.e, vmullbq_int_s16(xv, wv));
+    acc.o = vaddq_s32(acc.o, vmulltq_int_s16(xv, wv));
+    return acc;
+}
+
+/* Channels [ch, ch + 8) of one output pixel; tail (a constant after inlining) says whether
+ * only the lanes in pred are real channels. */
 static inline void sg_dwconv_group_mve(const sg_dwconv2d_s8_params *p, const int8_t *in_tap,
                                        const sg_window *win, int8_t *out_pixel, int32_t ch,
-                                       mve_pred16_t pred, const sg_mve_out_stage *st)
+                                       int tail, const sg_mve_out_stage *st)
 {
     const int32_t c = p->out.c;
     const int32_t in_row_step = p->dil_h * p->in.w * c;
     const int32_t in_col_step = p->dil_w * c;
-    const int32_t in_offset = p->rq.in_offset;
-    int32x4_t acc = p->bias != NULL ? vldrwq_z_s32(p->bias + ch, pred) : vdupq_n_s32(0);
+    const int16_t in_offset = (int16_t)p->rq.in_offset;
+    const int32_t rem = c - ch;
+    const mve_pred16_t p16 = vctp16q((uint32_t)rem);
+    const mve_pred16_t p_even = vctp32q((uint32_t)(rem + 1) >> 1); /* channels ch + 2i */
+    const mve_pred16_t p_odd = vctp32q((uint32_t)rem >> 1);        /* channels ch + 2i + 1 */
+    const uint32x4_t even = vidupq_n_u32(0u, 2);
+    const uint32x4_t odd = vidupq_n_u32(1u, 2);
+    int32x4_t acc_e = vdupq_n_s32(0);
+    int32x4_t acc_o = vdupq_n_s32(0);
+    if (p->bias != NULL) {
+        acc_e = tail ? vldrwq_gather_shifted_offset_z_s32(p->bias + ch, even, p_even)
+                     : vldrwq_gather_shifted_offset_s32(p->bias + ch, even);
+        acc_o = tail ? vldrwq_gather_shifted_offset_z_s32(p->bias + ch, odd, p_odd)
+                     : vldrwq_gather_shifted_offset_s32(p->bias + ch, odd);
+    }
+    const int8_t *w_row = p->weights + (win->y.begin * p->filter.w + win->x.begin) * c + ch;
+    const int8_t *x_row = in_tap + ch;
+    sg_dw_acc acc = {acc_e, acc_o};
     for (int32_t r = 0; r < win->y.count; ++r) {
-        const int8_t *x = in_tap + r * in_row_step + ch;
-        const int8_t *w = p->weights + ((win->y.begin + r) * p->filter.w + win->x.begin) * c + ch;
-        for (int32_t k = 0; k < win->x.count; ++k) {
-            const int32x4_t xv = vaddq_n_s32(vldrbq_z_s32(x, pred), in_offset);
-            acc = vaddq_s32(acc, vmulq_s32(xv, vldrbq_z_s32(w, pred)));
+        const int8_t *x = x_row;
+        const int8_t *w = w_row;
+        for (int32_t k = win->x.count; k > 0; --k) {
+            acc = sg_dw_tap(acc, x, w, in_offset, p16, tail);
             x += in_col_step;
             w += c;
         }
+        x_row += in_row_step;
+        w_row += p->filter.w * c;
     }
-    const int32x4_t v = sg_mve_requant_output(acc, vldrwq_z_s32(p->rq.mult + ch, pred),
-                                              sg_mve_shift_of(vldrwq_z_s32(p->rq.shift + ch, pred)), st);
-    vstrbq_p_s32(out_pixel + ch, v, pred);
+    acc_e = acc.e;
+    acc_o = acc.o;
+    const int32_t *mult = p->rq.mult + ch;
+    const int32_t *shift = p->rq.shift + ch;
+    const int32x4_t m_e = tail ? vldrwq_gather_shifted_offset_z_s32(mult, even, p_even)
+                               : vldrwq_gather_shifted_offset_s32(mult, even);
+    const int32x4_t m_o = tail ? vldrwq_gather_shifted_offset_z_s32(mult, odd, p_odd)
+                               : vldrwq_gather_shifted_offset_s32(mult, odd);
+    const int32x4_t s_e = tail ? vldrwq_gather_shifted_offset_z_s32(shift, even, p_even)
+                               : vldrwq_gather_shifted_offset_s32(shift, even);
+    const int32x4_t s_o = tail ? vldrwq_gather_shifted_offset_z_s32(shift, odd, p_odd)
+                               : vldrwq_gather_shifted_offset_s32(shift, odd);
+    const int32x4_t v_e = sg_mve_requant_output(acc_e, m_e, sg_mve_shift_of(s_e), st);
+    const int32x4_t v_o = sg_mve_requant_output(acc_o, m_o, sg_mve_shift_of(s_o), st);
+    /* Back to channel order: even channels into the bottom halfwords, odd into the top. */
+    const int16x8_t v = vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), v_e), v_o);
+    if (tail) {
+        vstrbq_p_s16(out_pixel + ch, v, p16);
+    } else {
+        vstrbq_s16(out_pixel + ch, v);
+    }
 }
 
 static void sg_dwconv_pixel_mve(const void *params, const int8_t *in_tap, const sg_window *win,
@@ -47,8 +102,12 @@ static void sg_dwconv_pixel_mve(const void *params, const int8_t *in_tap, const 
     const sg_dwconv2d_s8_params *p = (const sg_dwconv2d_s8_params *)params;
     const sg_mve_out_stage st = sg_mve_out_stage_of(&p->rq);
     const int32_t c = p->out.c;
-    for (int32_t ch = 0; ch < c; ch += 4) {
-        sg_dwconv_group_mve(p, in_tap, win, out_pixel, ch, vctp32q((uint32_t)(c - ch)), &st);
+    int32_t ch = 0;
+    for (; ch + 8 <= c; ch += 8) {
+        sg_dwconv_group_mve(p, in_tap, win, out_pixel, ch, 0, &st);
+    }
+    if (ch < c) {
+        sg_dwconv_group_mve(p, in_tap, win, out_pixel, ch, 1, &st);
     }
 }
 

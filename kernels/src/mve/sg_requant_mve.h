@@ -22,24 +22,31 @@
 
 #include "../sg_requant.h"
 
-/* The per-call constants of an output stage, splatted once. */
+/* The per-call constants of an output stage. The offset is added with a saturating VQADD
+ * before the clamp: where v + out_offset does not saturate that equals sg_offset_clamp_s8's
+ * clamp-then-add, and where it saturates (|v| near 2^31) both give the clamp bound. */
 typedef struct {
-    int32x4_t lo;  /* act_min - out_offset */
-    int32x4_t hi;  /* act_max - out_offset */
-    int32x4_t off; /* out_offset */
+    int32x4_t min; /* act_min */
+    int32x4_t max; /* act_max */
+    int32_t off;   /* out_offset */
 } sg_mve_out_stage;
 
 static inline sg_mve_out_stage sg_mve_out_stage_of(const sg_requant *rq)
 {
     sg_mve_out_stage s;
-    s.lo = vdupq_n_s32(rq->act_min - rq->out_offset);
-    s.hi = vdupq_n_s32(rq->act_max - rq->out_offset);
-    s.off = vdupq_n_s32(rq->out_offset);
+    s.min = vdupq_n_s32(rq->act_min);
+    s.max = vdupq_n_s32(rq->act_max);
+    s.off = rq->out_offset;
     return s;
 }
 
+static inline int32x4_t sg_mve_offset_clamp(int32x4_t v, const sg_mve_out_stage *s)
+{
+    return vminq_s32(vmaxq_s32(vqaddq_n_s32(v, s->off), s->min), s->max);
+}
+
 /* A shift split as sg_requantize does: left = max(shift, 0) and right = min(shift, 0), the
- * negative count by which VRSHL shifts right. Hoisted out of loops where the shift is fixed. */
+ * negative count by which VRSHL shifts right. */
 typedef struct {
     int32x4_t left;
     int32x4_t right;
@@ -54,7 +61,8 @@ static inline sg_mve_shift sg_mve_shift_of(int32x4_t shift)
     return s;
 }
 
-/* sg_requantize(acc, mult, shift) per lane; shift in [-31, 30], mult in [0, 2^31). */
+/* sg_requantize(acc, mult, shift) per lane, per-lane multipliers and shifts; shift in
+ * [-31, 30], mult in [0, 2^31). */
 static inline int32x4_t sg_mve_requantize(int32x4_t acc, int32x4_t mult, sg_mve_shift sh)
 {
     const int32x4_t y = vqrdmulhq_s32(vshlq_s32(acc, sh.left), mult);
@@ -67,8 +75,27 @@ static inline int32x4_t sg_mve_requantize(int32x4_t acc, int32x4_t mult, sg_mve_
 static inline int32x4_t sg_mve_requant_output(int32x4_t acc, int32x4_t mult, sg_mve_shift sh,
                                               const sg_mve_out_stage *s)
 {
-    const int32x4_t v = sg_mve_requantize(acc, mult, sh);
-    return vaddq_s32(vminq_s32(vmaxq_s32(v, s->lo), s->hi), s->off);
+    return sg_mve_offset_clamp(sg_mve_requantize(acc, mult, sh), s);
+}
+
+/* One output channel's constants as scalars (the instructions take them from a general
+ * register, which leaves the vector registers to the loops). */
+typedef struct {
+    int32_t acc0;  /* added to every accumulator: bias + in_offset * sum(w) */
+    int32_t mult;  /* Q31 */
+    int32_t left;  /* max(shift, 0) */
+    int32_t right; /* max(-shift, 0) */
+} sg_mve_channel;
+
+static inline int32x4_t sg_mve_requant_channel(int32x4_t acc, const sg_mve_channel *ch,
+                                               const sg_mve_out_stage *s)
+{
+    int32x4_t y = vqrdmulhq_n_s32(vshlq_r_s32(acc, ch->left), ch->mult);
+    if (ch->right > 0) {
+        /* As in sg_mve_requantize: negative values one lower, then round ties up. */
+        y = vrshlq_n_s32(vqaddq_s32(y, vshrq_n_s32(y, 31)), -ch->right);
+    }
+    return sg_mve_offset_clamp(y, s);
 }
 
 #endif /* SG_HAS_MVE */
