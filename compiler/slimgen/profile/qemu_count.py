@@ -159,8 +159,7 @@ def run_inference_qemu(model_dir: Path, work: Path, core: Core, x: np.ndarray,
     board = board_for(core)
     elf = build_qemu_image(model_dir, work, x, core, board, cflags, core_flags, defines)
     info = read_elf(elf)
-    prefix = next(n[:-4] for n in info.symbols if n.endswith("_run") and info.symbols[n].is_func
-                  and n != "sg_prof_run")
+    prefix = model_prefix((Path(model_dir) / "model.c").read_text())
     run = info.symbol(f"{prefix}_run")
     main = info.symbol("main")
     dis = disassemble(elf)
