@@ -170,6 +170,23 @@ static inline int8_t sg_dsp_requant(int32_t acc, int32_t mult, int32_t shift, sg
     return (int8_t)sg_min_s32(sg_max_s32(y, st.act_min), st.act_max);
 }
 
+/* sg_dsp_requant when [act_min, act_max] is all of int8 (no fused activation): SSAT already
+ * clamps. */
+static inline int8_t sg_dsp_requant_full(int32_t acc, int32_t mult, int32_t shift,
+                                         int32_t out_offset)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    const int32_t v = sg_wrap_s32((uint32_t)acc << left);
+    const int32_t high = sg_mulh_q31_round(v, mult);
+    return (int8_t)sg_ssat8(sg_qadd(sg_rounding_divide_by_pot(high, right), out_offset));
+}
+
+static inline int sg_dsp_full_range(sg_dsp_out_stage st)
+{
+    return st.act_min == -128 && st.act_max == 127;
+}
+
 /* One 4-tap step of the 1x4 tile: activations at x, weight rows at w0, w0 + k, w2, w2 + k. */
 static inline void sg_dsp_step_1x4(const int32_t *x, const int8_t *w0, const int8_t *w2, int32_t k,
                                    int32_t *s0, int32_t *s1, int32_t *s2, int32_t *s3)
@@ -184,14 +201,23 @@ static inline void sg_dsp_step_1x4(const int32_t *x, const int8_t *w0, const int
 
 /* acc[r] += dot(x, w + r * k) for the 4 weight rows r < 4; x widened by sg_dsp_widen. Rows 1
  * and 3 are read at register offset k from rows 0 and 2: two row pointers instead of four keep
- * the loop inside the allocatable registers. The loop does 8 taps per iteration to halve its
- * pointer and branch overhead. */
+ * the loop inside the allocatable registers. The loop does 16 taps per iteration to cut its
+ * pointer and branch overhead to a quarter. */
 static inline void sg_dsp_dot_1x4(const int32_t *x, const int8_t *w, int32_t k, int32_t acc[4])
 {
     const int8_t *w0 = w;
     const int8_t *w2 = w + 2 * k;
     int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
-    for (int32_t i = k >> 3; i > 0; --i) {
+    for (int32_t i = k >> 4; i > 0; --i) {
+        sg_dsp_step_1x4(x, w0, w2, k, &s0, &s1, &s2, &s3);
+        sg_dsp_step_1x4(x + 2, w0 + 4, w2 + 4, k, &s0, &s1, &s2, &s3);
+        sg_dsp_step_1x4(x + 4, w0 + 8, w2 + 8, k, &s0, &s1, &s2, &s3);
+        sg_dsp_step_1x4(x + 6, w0 + 12, w2 + 12, k, &s0, &s1, &s2, &s3);
+        x += 8;
+        w0 += 16;
+        w2 += 16;
+    }
+    if (k & 8) {
         sg_dsp_step_1x4(x, w0, w2, k, &s0, &s1, &s2, &s3);
         sg_dsp_step_1x4(x + 2, w0 + 4, w2 + 4, k, &s0, &s1, &s2, &s3);
         x += 4;
@@ -242,13 +268,22 @@ static inline void sg_dsp_step_2x2(const int32_t *x, const int8_t *w0, const int
 }
 
 /* acc[2 * p + r] += dot(pixel p, w + r * k) for the two pixels widened at x by sg_dsp_widen2
- * and weight rows r < 2; 8 taps per iteration, as sg_dsp_dot_1x4. */
+ * and weight rows r < 2; 16 taps per iteration, as sg_dsp_dot_1x4. */
 static inline void sg_dsp_dot_2x2(const int32_t *x, const int8_t *w, int32_t k, int32_t acc[4])
 {
     const int8_t *w0 = w;
     const int8_t *w1 = w + k;
     int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
-    for (int32_t i = k >> 3; i > 0; --i) {
+    for (int32_t i = k >> 4; i > 0; --i) {
+        sg_dsp_step_2x2(x, w0, w1, &s00, &s01, &s10, &s11);
+        sg_dsp_step_2x2(x + 4, w0 + 4, w1 + 4, &s00, &s01, &s10, &s11);
+        sg_dsp_step_2x2(x + 8, w0 + 8, w1 + 8, &s00, &s01, &s10, &s11);
+        sg_dsp_step_2x2(x + 12, w0 + 12, w1 + 12, &s00, &s01, &s10, &s11);
+        x += 16;
+        w0 += 16;
+        w1 += 16;
+    }
+    if (k & 8) {
         sg_dsp_step_2x2(x, w0, w1, &s00, &s01, &s10, &s11);
         sg_dsp_step_2x2(x + 4, w0 + 4, w1 + 4, &s00, &s01, &s10, &s11);
         x += 8;
@@ -284,30 +319,52 @@ static inline void sg_dsp_dot_2x1(const int32_t *x, const int8_t *w, int32_t k, 
     acc[1] = sg_dsp_tail(x + rest, w, rest, s1);
 }
 
-/* out[o] = requant(bias[o] + dot(x, w[o])) for o < n: fc, or one pixel of a 1x1 / im2col
- * conv. x widened by sg_dsp_widen; w is [n][k]; bias may be NULL. */
-static inline void sg_dsp_mat_1xn(const int32_t *x, const int8_t *w, const int32_t *bias,
-                                  int32_t k, int32_t n, const sg_requant *rq, int8_t *out)
+/* out[o] = the output stage of acc[o], for o < n; a function of its own, as
+ * sg_dsp_requant_pairs below. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void sg_dsp_requant_run(const int32_t *acc, const sg_requant *rq, int32_t n, int8_t *out)
 {
     const sg_dsp_out_stage st = sg_dsp_out_stage_of(rq);
-    int32_t o = 0;
-    for (; o + 4 <= n; o += 4) {
-        int32_t acc[4] = {0, 0, 0, 0};
+    const int32_t *mult = rq->mult;
+    const int32_t *shift = rq->shift;
+    const int32_t *const acc_end = acc + n;
+    if (sg_dsp_full_range(st)) {
+        for (; acc != acc_end; ++acc, ++mult, ++shift, ++out) {
+            *out = sg_dsp_requant_full(*acc, *mult, *shift, st.out_offset);
+        }
+        return;
+    }
+    for (; acc != acc_end; ++acc, ++mult, ++shift, ++out) {
+        *out = sg_dsp_requant(*acc, *mult, *shift, st);
+    }
+}
+
+/* out[o] = requant(bias[o] + dot(x, w[o])) for o < n: fc, or one pixel of a 1x1 / im2col
+ * conv. x widened by sg_dsp_widen; w is [n][k]; bias may be NULL; acc is caller scratch for n
+ * int32. As sg_dsp_mat_2xn, the tiles only store their sums and one pass requantizes them. */
+static inline void sg_dsp_mat_1xn(const int32_t *x, const int8_t *w, const int32_t *bias,
+                                  int32_t k, int32_t n, const sg_requant *rq, int8_t *out,
+                                  int32_t *acc)
+{
+    int32_t *a = acc;
+    const int8_t *const w_quads_end = w + (n & ~3) * k;
+    for (; w != w_quads_end; w += 4 * k, a += 4) {
+        a[0] = a[1] = a[2] = a[3] = 0;
         if (bias != NULL) {
-            acc[0] = bias[o];
-            acc[1] = bias[o + 1];
-            acc[2] = bias[o + 2];
-            acc[3] = bias[o + 3];
+            a[0] = bias[0];
+            a[1] = bias[1];
+            a[2] = bias[2];
+            a[3] = bias[3];
+            bias += 4;
         }
-        sg_dsp_dot_1x4(x, w + o * k, k, acc);
-        for (int32_t r = 0; r < 4; ++r) {
-            out[o + r] = sg_dsp_requant(acc[r], rq->mult[o + r], rq->shift[o + r], st);
-        }
+        sg_dsp_dot_1x4(x, w, k, a);
     }
-    for (; o < n; ++o) {
-        const int32_t acc = sg_dsp_dot_1x1(x, w + o * k, k, bias != NULL ? bias[o] : 0);
-        out[o] = sg_dsp_requant(acc, rq->mult[o], rq->shift[o], st);
+    for (int32_t r = 0; r < (n & 3); ++r, w += k) {
+        a[r] = sg_dsp_dot_1x1(x, w, k, bias != NULL ? bias[r] : 0);
     }
+    sg_dsp_requant_run(acc, rq, n, out);
 }
 
 /* out0[o], out0[o + stride] = the output stage of acc[2o], acc[2o + 1], for o < n. A function
@@ -324,6 +381,14 @@ static void sg_dsp_requant_pairs(const int32_t *acc, const sg_requant *rq, int32
     const int32_t *mult = rq->mult;
     const int32_t *shift = rq->shift;
     const int32_t *const acc_end = acc + 2 * n;
+    if (sg_dsp_full_range(st)) {
+        for (; acc != acc_end; acc += 2, ++mult, ++shift, ++out0) {
+            const int32_t m = *mult, sh = *shift;
+            out0[0] = sg_dsp_requant_full(acc[0], m, sh, st.out_offset);
+            out0[stride] = sg_dsp_requant_full(acc[1], m, sh, st.out_offset);
+        }
+        return;
+    }
     for (; acc != acc_end; acc += 2, ++mult, ++shift, ++out0) {
         const int32_t m = *mult, sh = *shift;
         out0[0] = sg_dsp_requant(acc[0], m, sh, st);

@@ -61,9 +61,9 @@ def widened_words(k: int) -> int:
     return (k >> 2) * 2 + (k & 3)
 
 
-def fc_scratch(in_features: int) -> int:
-    """sg_fc_s8: the input widened."""
-    return _scratch(4 * widened_words(in_features))
+def fc_scratch(in_features: int, out_features: int) -> int:
+    """sg_fc_s8: the input widened, and the int32 sums."""
+    return _scratch(4 * (widened_words(in_features) + out_features))
 
 
 def conv_1x1_scratch(c_in: int, c_out: int) -> int:
@@ -98,7 +98,7 @@ KERNELS: tuple[KernelSpec, ...] = (
                scratch_bytes=lambda n: dw3x3_scratch(*n.out.shape[:2], *n.attrs.stride)),
     KernelSpec("sg_dwconv2d_s8", "dwconv2d", lambda n: True, "conv/sg_dwconv2d_s8.c"),
     KernelSpec("sg_fc_s8", "fc", lambda n: True, "fc/sg_fc_s8.c",
-               scratch_bytes=lambda n: fc_scratch(n.x.size)),
+               scratch_bytes=lambda n: fc_scratch(n.x.size, n.out.size)),
     KernelSpec("sg_maxpool2d_s8", "maxpool", lambda n: True, "pool/sg_maxpool2d_s8.c"),
     KernelSpec("sg_avgpool2d_s8", "avgpool", lambda n: True, "pool/sg_avgpool2d_s8.c"),
     KernelSpec("sg_add_s8", "add", lambda n: True, "eltwise/sg_add_s8.c"),

@@ -88,7 +88,7 @@ static void conv_dsp(const sg_conv2d_s8_params *p, const int8_t *input, int8_t *
     if (i < pixels) {
         im2col_s8(p, input, i / p->out.w, i % p->out.w, col0);
         sg_dsp_widen(col0, k, p->rq.in_offset, xw);
-        sg_dsp_mat_1xn(xw, p->weights, p->bias, k, c_out, &p->rq, output + i * c_out);
+        sg_dsp_mat_1xn(xw, p->weights, p->bias, k, c_out, &p->rq, output + i * c_out, acc);
     }
 }
 #else

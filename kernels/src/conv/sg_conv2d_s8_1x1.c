@@ -36,7 +36,7 @@ static void conv_1x1_dsp(const sg_conv2d_s8_params *p, const int8_t *input, int8
     }
     if (i < pixels) {
         sg_dsp_widen(input + i * c_in, c_in, p->rq.in_offset, xw);
-        sg_dsp_mat_1xn(xw, p->weights, p->bias, c_in, c_out, &p->rq, output + i * c_out);
+        sg_dsp_mat_1xn(xw, p->weights, p->bias, c_in, c_out, &p->rq, output + i * c_out, acc);
     }
 }
 #else

@@ -9,11 +9,11 @@
 
 #include "../sg_dot.h"
 
-/* The widened input (sg_widened_words). Reported on every ISA, so a memory plan does not depend
- * on the core; the portable path leaves it unused. */
+/* The widened input (sg_widened_words) and the out_features int32 sums. Reported on every ISA,
+ * so a memory plan does not depend on the core; the portable path leaves it unused. */
 int32_t sg_fc_s8_scratch_size(const sg_fc_s8_params *p)
 {
-    return sg_scratch_bytes(4 * sg_widened_words(p->in_features));
+    return sg_scratch_bytes(4 * (sg_widened_words(p->in_features) + (int64_t)p->out_features));
 }
 
 #if SG_HAS_MVE
@@ -22,7 +22,8 @@ int32_t sg_fc_s8_scratch_size(const sg_fc_s8_params *p)
 static void fc_dsp(const sg_fc_s8_params *p, const int8_t *input, int8_t *output, int32_t *xw)
 {
     sg_dsp_widen(input, p->in_features, p->rq.in_offset, xw);
-    sg_dsp_mat_1xn(xw, p->weights, p->bias, p->in_features, p->out_features, &p->rq, output);
+    sg_dsp_mat_1xn(xw, p->weights, p->bias, p->in_features, p->out_features, &p->rq, output,
+                   xw + sg_widened_words(p->in_features));
 }
 #else
 static void fc_portable(const sg_fc_s8_params *p, const int8_t *input, int8_t *output)
