@@ -56,3 +56,20 @@ def test_counted_loop_cycles_m4(loops_elf, n):
     assert est.low <= est.nominal <= est.high
     assert est.nominal >= res.total  # in-order single issue: >= 1 cycle per instruction
     assert est.note == "estimate, zero-wait-state memory"
+
+
+def test_m7_llvm_mca_and_its_fallback(loops_elf, monkeypatch):
+    import slimgen.profile.cycles as cy
+
+    core = get_core("m7")
+    res = Machine(loops_elf, uc_cpu_model(core)).call("count", 50)
+    mca = cy.estimate_cycles(loops_elf, core, res.glue.blocks, res)
+    assert mca.method.startswith("llvm-mca") and "cortex-m7" in mca.method
+    assert mca.low == pytest.approx(mca.nominal * 0.75, abs=1)
+    assert mca.high == pytest.approx(mca.nominal * 1.25, abs=1)
+    # dual issue: fewer cycles than instructions is possible, but not absurdly few
+    assert res.total / 3 < mca.nominal < 3 * res.total
+    monkeypatch.setattr(cy, "find_llvm_mca", lambda: None)
+    table = cy.estimate_cycles(loops_elf, core, res.glue.blocks, res)
+    assert "no llvm-mca" in table.method
+    assert table.low < table.nominal < table.high

@@ -45,8 +45,12 @@ def _check_tools(core: Core) -> None:
                                "installed.", "pip install 'unicorn>=2.1.4,<2.2'") from None
 
 
-def profile_build(out: Path, core_name: str = "m4", *, write_report: bool = True) -> dict[str, Any]:
-    """Profiles one inference of build folder ``out`` on ``core_name`` (see module docstring)."""
+def profile_build(out: Path, core_name: str = "m4", *, write_report: bool = True,
+                  x: np.ndarray | None = None, input_note: str = "") -> dict[str, Any]:
+    """Profiles one inference of build folder ``out`` on ``core_name`` (see module docstring).
+
+    ``x``: one int8 sample in the model's (NHWC) layout instead of the fixed pattern.
+    """
     from slimgen import api
     from slimgen.ir import interp
 
@@ -55,7 +59,9 @@ def profile_build(out: Path, core_name: str = "m4", *, write_report: bool = True
     _, qg, rep = api.load_built(out)
     _check_tools(core)
     layers = [lyr for lyr in rep["layers"] if lyr.get("kernel")]
-    x = fixed_input(qg.inputs[0].shape)
+    if x is None:
+        x, input_note = fixed_input(qg.inputs[0].shape), INPUT_NOTE
+    x = np.asarray(x, dtype=np.int8).reshape(qg.inputs[0].shape)
     expected = interp.run(qg, x[None]).reshape(-1)
     flags = core.firmware_flags
     with tempfile.TemporaryDirectory(prefix="slimgen-profile-") as tmp:
@@ -104,7 +110,7 @@ def profile_build(out: Path, core_name: str = "m4", *, write_report: bool = True
         "cycle_model": method,
         "note": NOTE,
         "counting": counting,
-        "input": INPUT_NOTE,
+        "input": input_note or "int8 sample given by the caller",
         "bit_exact": bool(np.array_equal(inf.output, expected)),
         "compiler_flags": [*flags, *FIRMWARE_CFLAGS],
         "per_layer": per_layer,
