@@ -26,7 +26,7 @@ except ImportError:  # a source checkout without `pip install -e .`
     sys.path.insert(0, str(ROOT / "compiler"))
 
 from slimgen.lower import sparse_format as sf  # noqa: E402
-from slimgen.lower.cost import COSTS_FILE, units_of  # noqa: E402
+from slimgen.lower.cost import COSTS_FILE, passes, units_of  # noqa: E402
 from slimgen.lower.kernels import weight_matrix  # noqa: E402
 from slimgen.profile.cores import get_core  # noqa: E402
 from slimgen.profile.kernelbench import Shape  # noqa: E402
@@ -54,11 +54,10 @@ def measure(core_name: str) -> list[dict]:
                     w = weight_matrix(case.graph.nodes[0])
                     packed = None if fmt == "dense" else sf.pack(w, fmt)
                     pixels = shape.h * shape.w
-                    passes = 1 if family == "fc" else (pixels if fmt == "dense"
-                                                       else -(-pixels // 2))
+                    n_passes = passes(family, fmt, pixels)
                     key = f"{family}:{'nm' if fmt.startswith('nm') else fmt}"
                     points.append({"key": key, "fmt": fmt, "rows": shape.cout, "cols": shape.cin,
-                                   "pixels": pixels, "passes": passes,
+                                   "pixels": pixels, "passes": n_passes,
                                    "units": units_of(packed, w), "density": r.density,
                                    "cycles": r.cycles, "instructions": r.instructions})
                     print(f"{core_name} {key:17s} {shape.cin}->{shape.cout} x{pixels} "

@@ -5,8 +5,9 @@ The model is linear in what a kernel's loops do:
 
     cycles = fixed + passes * (per_row * rows + per_unit * units_per_pass)
 
-``passes`` is 1 for fc; for a 1x1 convolution the sparse kernels walk the weights once per pair
-of pixels and the dense one once per pixel (its coefficients absorb its own tiling). ``units``
+``passes`` is 1 for fc; for a 1x1 convolution the unstructured and bsr1x4 kernels walk the
+weights once per 4 pixels, N:4 once per 2, and the dense one once per pixel (its coefficients
+absorb its own tiling); see ``passes``. ``units``
 are what the inner loop iterates over: MACs (dense), stored entries with escapes (unstructured),
 blocks (bsr1x4), N:4 entries (nm). The coefficients per (kernel, core) are fitted to
 instruction-accurate Unicorn profiles by ``benchmarks/sparse_calibrate.py`` and stored in
@@ -82,6 +83,16 @@ def units_of(packed: sf.Packed | None, w: np.ndarray) -> int:
     return int(packed.values.size)
 
 
+def passes(family: str, fmt: str, pixels: int) -> int:
+    """Passes over the weights: how kernels/src/sparse/ groups pixels (4, then 2, then 1)."""
+    if family == "fc":
+        return 1
+    if fmt == "dense":
+        return pixels
+    group = 2 if fmt.startswith("nm") else 4
+    return -(-pixels // group)
+
+
 def estimate(kernel: str, fmt: str, w: np.ndarray, pixels: int, core: str) -> Estimate:
     """Cycles of ``kernel`` (format ``fmt``) on dense weights ``w`` [rows][cols], over ``pixels``
     output pixels (1 for fc)."""
@@ -89,7 +100,7 @@ def estimate(kernel: str, fmt: str, w: np.ndarray, pixels: int, core: str) -> Es
     packed = None if fmt == "dense" else sf.pack(w, fmt)
     units = units_of(packed, w)
     (fixed, per_row, per_unit), source = coefficients(family, fmt, core)
-    passes = 1 if family == "fc" else (pixels if fmt == "dense" else -(-pixels // 2))
-    cycles = fixed + passes * (per_row * w.shape[0] + per_unit * units)
+    n = passes(family, fmt, pixels)
+    cycles = fixed + n * (per_row * w.shape[0] + per_unit * units)
     wbytes = int(w.size) if packed is None else packed.nbytes
     return Estimate(kernel, fmt, int(round(cycles)), units, wbytes, source)

@@ -1,6 +1,7 @@
 /* sg_conv2d_s8_1x1_bsr1x4: pointwise convolution with 1x4 block-sparse weights (sg_bsr1x4_s8),
- * bias folded with the input offset (sg_kernels.h). Two pixels share each pass over the
- * weights, so the index decoding is paid once per two outputs.
+ * bias folded with the input offset (sg_kernels.h). Four pixels share each pass over the
+ * weights (then two, then one for the rest), so the index decoding is paid once per four
+ * outputs.
  * Reference: compiler/slimgen/ref/sparse.py conv2d(), i.e. ref.conv on the densified weights. */
 #include "sg_kernels.h"
 
@@ -29,6 +30,9 @@ sg_status sg_conv2d_s8_1x1_bsr1x4(const sg_conv2d_s8_1x1_bsr1x4_params *p,
     const int32_t cout = p->out.c;
     const int32_t pixels = p->in.h * p->in.w;
     int32_t i = 0;
+    for (; i + 3 < pixels; i += 4) {
+        sg_bsr1x4_rows_4(&p->w, input + i * cin, cin, p->bias, &p->rq, output + i * cout, cout);
+    }
     for (; i + 1 < pixels; i += 2) {
         sg_bsr1x4_rows_2(&p->w, input + i * cin, cin, p->bias, &p->rq, output + i * cout,
                   output + (i + 1) * cout);

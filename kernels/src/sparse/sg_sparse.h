@@ -128,6 +128,36 @@ static inline void sg_csr8_rows_2(const sg_csr8_s8 *w, const int8_t *x0, int32_t
     }
 }
 
+/* Four pixels x0 + k * step per pass (see sg_bsr1x4_rows_4). */
+static inline void sg_csr8_rows_4(const sg_csr8_s8 *w, const int8_t *x0, int32_t step,
+                                  const int32_t *bias, const sg_requant *rq, int8_t *out0,
+                                  int32_t out_step)
+{
+    const uint8_t *d = w->delta;
+    const int8_t *v = w->values;
+    const int32_t step2 = 2 * step;
+    const int32_t step3 = 3 * step;
+    for (int32_t r = 0; r < w->rows; ++r) {
+        int32_t acc0 = sg_bias_or_zero(bias, r);
+        int32_t acc1 = acc0;
+        int32_t acc2 = acc0;
+        int32_t acc3 = acc0;
+        const int8_t *xp = x0;
+        for (int32_t k = w->row_len[r]; k > 0; --k) {
+            xp += *d++;
+            const int32_t wv = *v++;
+            acc0 += (int32_t)xp[0] * wv;
+            acc1 += (int32_t)xp[step] * wv;
+            acc2 += (int32_t)xp[step2] * wv;
+            acc3 += (int32_t)xp[step3] * wv;
+        }
+        out0[r] = sg_requant_output(acc0, rq, r);
+        out0[out_step + r] = sg_requant_output(acc1, rq, r);
+        out0[2 * out_step + r] = sg_requant_output(acc2, rq, r);
+        out0[3 * out_step + r] = sg_requant_output(acc3, rq, r);
+    }
+}
+
 /* ---- block 1x4 -------------------------------------------------------------------------- */
 
 #if SG_HAS_DSP
@@ -213,6 +243,54 @@ static inline void sg_bsr1x4_rows_2(const sg_bsr1x4_s8 *w, const int8_t *x0, int
         }
         out0[r] = sg_requant_output(acc0, rq, r);
         out1[r] = sg_requant_output(acc1, rq, r);
+    }
+}
+
+/* Four pixels x0 + k * step (k = 0..3) per pass: the block's weights are loaded and extended
+ * once for four outputs, and the row's loop overhead is shared by four requantizations. */
+static inline void sg_bsr1x4_rows_4(const sg_bsr1x4_s8 *w, const int8_t *x0, int32_t step,
+                                    const int32_t *bias, const sg_requant *rq, int8_t *out0,
+                                    int32_t out_step)
+{
+    const uint16_t *col = w->block_col;
+    const int8_t *v = w->values;
+    const int32_t step2 = 2 * step;
+    const int32_t step3 = 3 * step;
+    for (int32_t r = 0; r < w->rows; ++r) {
+        int32_t acc0 = sg_bias_or_zero(bias, r);
+        int32_t acc1 = acc0;
+        int32_t acc2 = acc0;
+        int32_t acc3 = acc0;
+        for (int32_t b = w->row_blocks[r]; b > 0; --b) {
+            const int8_t *xb = x0 + 4 * (int32_t)*col++;
+#if SG_HAS_DSP
+            const int32_t ww = sg_read_s8x4(v);
+            const int32_t w02 = sg_sxtb16(ww);
+            const int32_t w13 = sg_sxtb16_ror8(ww);
+            int32_t xw = sg_read_s8x4(xb);
+            acc0 = sg_smlad(sg_sxtb16(xw), w02, acc0);
+            acc0 = sg_smlad(sg_sxtb16_ror8(xw), w13, acc0);
+            xw = sg_read_s8x4(xb + step);
+            acc1 = sg_smlad(sg_sxtb16(xw), w02, acc1);
+            acc1 = sg_smlad(sg_sxtb16_ror8(xw), w13, acc1);
+            xw = sg_read_s8x4(xb + step2);
+            acc2 = sg_smlad(sg_sxtb16(xw), w02, acc2);
+            acc2 = sg_smlad(sg_sxtb16_ror8(xw), w13, acc2);
+            xw = sg_read_s8x4(xb + step3);
+            acc3 = sg_smlad(sg_sxtb16(xw), w02, acc3);
+            acc3 = sg_smlad(sg_sxtb16_ror8(xw), w13, acc3);
+#else
+            acc0 = sg_block4_c(xb, v, acc0);
+            acc1 = sg_block4_c(xb + step, v, acc1);
+            acc2 = sg_block4_c(xb + step2, v, acc2);
+            acc3 = sg_block4_c(xb + step3, v, acc3);
+#endif
+            v += 4;
+        }
+        out0[r] = sg_requant_output(acc0, rq, r);
+        out0[out_step + r] = sg_requant_output(acc1, rq, r);
+        out0[2 * out_step + r] = sg_requant_output(acc2, rq, r);
+        out0[3 * out_step + r] = sg_requant_output(acc3, rq, r);
     }
 }
 
