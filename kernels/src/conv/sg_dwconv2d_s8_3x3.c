@@ -44,31 +44,31 @@ typedef struct {
     int32_t cols;
 } dw3x3_plane;
 
-/* Channel c of the input, plus in_offset, into the plane's interior. Sizes are copied to
- * locals: the int8 stores may alias *p as far as the compiler knows, and would otherwise make
- * it reload them every iteration. */
+/* Channel c of the input, plus in_offset, into the plane's interior. Two elements per step:
+ * their bytes side by side in one word, SXTAB16 sign-extends both and adds in_offset to each,
+ * and one STR writes the pair (the loop overhead and the store are most of a one-element
+ * step). Sizes are copied to locals: the stores may alias *p as far as the compiler knows. */
 static void dw3x3_fill_plane(const dw3x3_plane *pl, const sg_dwconv2d_s8_params *p,
                              const int8_t *input, int32_t c)
 {
     const int32_t channels = p->in.c;
     const int32_t in_row = p->in.w * channels;
-    const int32_t in_offset = p->rq.in_offset;
-    const int32_t cols = pl->cols;
+    const int32_t offset2 = sg_dup16(p->rq.in_offset);
+    const int32_t pairs = pl->cols >> 1;
     const int32_t plane_w = pl->plane_w;
-    const int8_t *src_row = input + c;
+    const uint8_t *src_row = (const uint8_t *)input + c;
     int16_t *dst_row = pl->plane + p->pad_top * plane_w + p->pad_left;
     for (int32_t iy = 0; iy < pl->rows; ++iy) {
-        const int8_t *src = src_row;
+        const uint8_t *src = src_row;
         int16_t *dst = dst_row;
-        int16_t *const end = dst_row + cols;
-        /* Two per iteration: the loop overhead is most of a one-element body. */
-        for (; end - dst >= 2; dst += 2) {
-            dst[0] = (int16_t)(src[0] + in_offset);
-            dst[1] = (int16_t)(src[channels] + in_offset);
+        for (int32_t n = pairs; n > 0; --n) {
+            const uint32_t bytes = (uint32_t)src[0] | ((uint32_t)src[channels] << 16);
+            sg_write_s16x2(dst, sg_sxtab16(offset2, (int32_t)bytes));
             src += 2 * channels;
+            dst += 2;
         }
-        if (dst != end) {
-            *dst = (int16_t)(*src + in_offset);
+        if (pl->cols & 1) {
+            *dst = (int16_t)(*(const int8_t *)src + p->rq.in_offset);
         }
         src_row += in_row;
         dst_row += plane_w;
@@ -103,6 +103,39 @@ static inline void dw3x3_channel(const dw3x3_plane *pl, const sg_dwconv2d_s8_par
     for (int32_t oy = 0; oy < out_h; ++oy) {
         const int16_t *in = row;
         int8_t *const row_end = out + out_w * channels;
+        if (col_step == 1) {
+            /* Two pixels side by side share a window column: per filter row, words (t0, t1),
+             * (t1, t2) and (t2, t3) serve both, 3 loads instead of 4. */
+            for (int32_t n = out_w >> 1; n > 0; --n) {
+                const int16_t *mid = in + plane_w;
+                const int16_t *bottom = in + 2 * plane_w;
+                int32_t a = ch.bias2, b = ch.bias2;
+                int32_t x01 = sg_read_s16x2(in), x12 = sg_read_s16x2(in + 1);
+                int32_t x23 = sg_read_s16x2(in + 2);
+                a = sg_smlad(x01, w0, a);
+                a = sg_smlabb(x23, w_last01, a);
+                b = sg_smlad(x12, w0, b);
+                b = sg_smlatb(x23, w_last01, b);
+                x01 = sg_read_s16x2(mid);
+                x12 = sg_read_s16x2(mid + 1);
+                x23 = sg_read_s16x2(mid + 2);
+                a = sg_smlad(x01, w1, a);
+                a = sg_smlabt(x23, w_last01, a);
+                b = sg_smlad(x12, w1, b);
+                b = sg_smlatt(x23, w_last01, b);
+                x01 = sg_read_s16x2(bottom);
+                x12 = sg_read_s16x2(bottom + 1);
+                x23 = sg_read_s16x2(bottom + 2);
+                a = sg_smlad(x01, w2, a);
+                a = sg_smlabb(x23, w_last2, a);
+                b = sg_smlad(x12, w2, b);
+                b = sg_smlatb(x23, w_last2, b);
+                out[0] = sg_dw_output(a, &ch, clamp, full_range);
+                out[channels] = sg_dw_output(b, &ch, clamp, full_range);
+                out += 2 * channels;
+                in += 2;
+            }
+        }
         while (out != row_end) {
             const int16_t *mid = in + plane_w;
             const int16_t *bottom = in + 2 * plane_w;
