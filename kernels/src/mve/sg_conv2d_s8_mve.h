@@ -1,11 +1,15 @@
-/* slimgen kernel internals (Helium): sg_conv2d_s8 on Cortex-M55, without im2col (no scratch).
+/* slimgen kernel internals (Helium): sg_conv2d_s8 on Cortex-M55.
  *
- * With dilation_w 1 the in-input taps of one window row are contiguous in NHWC (x.count * C_in
- * bytes), and so are their OHWI weights, so each window row is one dot product (sg_dot_mve.h).
- * The output pixels whose whole window lies inside the input (everywhere but the borders) are
- * computed output channel by output channel, four pixels at a time sharing every weight load
- * (sg_mve_run_channel); border pixels, and rows with fewer than four full windows, go one at a
- * time with all their output channels.
+ * im2col, four output pixels at a time: each pixel's window is gathered into one row of K =
+ * K_h * K_w * C_in int8 in OHWI tap order, taps outside the input filled with the input zero point
+ * (so x + in_offset is exactly 0 there, and sum(w) is over the whole filter for every pixel:
+ * bias + in_offset * sum(w) is taken once per output channel, before the pixels). The four rows
+ * times every output channel's K weights are then sg_mve_tile4_all: each weight load feeds four
+ * pixels. The rows and the C_out sums take 4 K + 4 C_out bytes of the caller's scratch, within
+ * what sg_conv2d_s8_scratch_size reports on every core. A pixel count that is not a multiple of 4 ends
+ * with a tile overlapping the one before (those outputs are computed twice, identically). Layers
+ * with fewer than four output pixels (or, defensively, less scratch than that) go pixel by
+ * pixel over the in-input taps.
  */
 #ifndef SG_CONV2D_S8_MVE_H
 #define SG_CONV2D_S8_MVE_H
@@ -18,117 +22,122 @@
 #include "../sg_window.h"
 #include "sg_dot_mve.h"
 
-/* The taps of a window whose in-input part starts at filter tap (ty.begin, tx.begin). */
-static inline sg_mve_taps sg_conv_taps_mve(const sg_conv2d_s8_params *p, int32_t rows,
-                                           int32_t cols)
+/* dst[i] = src[i], i < n, 16 bytes per step (newlib-nano's memcpy goes byte by byte). */
+static inline void sg_mve_copy(int8_t *dst, const int8_t *src, int32_t n)
+{
+    for (int32_t i = n >> 4; i > 0; --i) {
+        vst1q_s8(dst, vld1q_s8(src));
+        src += 16;
+        dst += 16;
+    }
+    if ((n & 15) != 0) {
+        const mve_pred16_t p = vctp8q((uint32_t)(n & 15));
+        vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
+    }
+}
+
+static inline void sg_mve_fill(int8_t *dst, int8x16_t v, int32_t n)
+{
+    for (; n > 0; n -= 16, dst += 16) {
+        vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
+    }
+}
+
+/* The window of output pixel (oy, ox) as K int8, padding = zero. */
+static inline void sg_mve_im2col(const sg_conv2d_s8_params *p, const int8_t *input, int32_t oy,
+                                 int32_t ox, int8x16_t zero, int8_t *col)
 {
     const int32_t c_in = p->in.c;
+    const int32_t row_bytes = p->filter.w * c_in;
+    const sg_axis_taps tx =
+        sg_axis_taps_at(ox, p->in.w, p->filter.w, p->stride_w, p->pad_left, p->dil_w);
+    const int32_t before = tx.begin * c_in;
+    const int32_t inside = tx.count * c_in;
+    const int32_t after = row_bytes - before - inside;
+    for (int32_t ky = 0; ky < p->filter.h; ++ky, col += row_bytes) {
+        const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dil_h;
+        if (iy < 0 || iy >= p->in.h || inside == 0) {
+            sg_mve_fill(col, zero, row_bytes);
+            continue;
+        }
+        sg_mve_fill(col, zero, before);
+        const int8_t *src = input + (iy * p->in.w + tx.first) * c_in;
+        if (p->dil_w == 1) {
+            sg_mve_copy(col + before, src, inside);
+        } else {
+            for (int32_t t = 0; t < tx.count; ++t) {
+                sg_mve_copy(col + before + t * c_in, src + t * p->dil_w * c_in, c_in);
+            }
+        }
+        sg_mve_fill(col + before + inside, zero, after);
+    }
+}
+
+/* One output pixel alone, over its in-input taps (the window rows are contiguous when
+ * dilation_w is 1). */
+static inline void sg_conv_pixel_mve(const sg_conv2d_s8_params *p, const int8_t *input,
+                                     int32_t oy, int32_t ox, const sg_mve_out_stage *st,
+                                     int8_t *out)
+{
+    const int32_t c_in = p->in.c;
+    const int32_t kw = p->filter.w;
+    const sg_axis_taps ty = sg_axis_taps_at(oy, p->in.h, p->filter.h, p->stride_h, p->pad_top,
+                                            p->dil_h);
+    const sg_axis_taps tx = sg_axis_taps_at(ox, p->in.w, kw, p->stride_w, p->pad_left, p->dil_w);
+    const int hits = ty.count > 0 && tx.count > 0;
     sg_mve_taps t;
-    t.rows = rows;
+    t.rows = hits ? ty.count : 0; /* no tap at all: the output is requant(bias) */
     t.x_row = p->dil_h * p->in.w * c_in;
-    t.w_row = p->filter.w * c_in;
-    t.w_channel = p->filter.h * p->filter.w * c_in;
-    if (p->dil_w == 1) {
-        t.cols = 1;
-        t.len = cols * c_in;
-        t.x_col = 0;
-        t.w_col = 0;
-    } else {
-        t.cols = cols;
-        t.len = c_in;
-        t.x_col = p->dil_w * c_in;
-        t.w_col = c_in;
-    }
-    return t;
+    t.w_row = kw * c_in;
+    t.w_channel = p->filter.h * kw * c_in;
+    t.cols = p->dil_w == 1 ? 1 : tx.count;
+    t.len = p->dil_w == 1 ? tx.count * c_in : c_in;
+    t.x_col = p->dil_w * c_in;
+    t.w_col = c_in;
+    const int8_t *x = input + (hits ? (ty.first * p->in.w + tx.first) * c_in : 0);
+    const int8_t *w = p->weights + (ty.begin * kw + tx.begin) * c_in;
+    sg_mve_pixel(x, &t, w, p->bias, p->out.c, &p->rq, st, out);
 }
 
-/* [lo, hi): the output coordinates whose whole window lies inside the input (a contiguous range:
- * the window start grows with the coordinate). */
-typedef struct {
-    int32_t lo, hi;
-} sg_mve_range;
-
-static inline sg_mve_range sg_full_range_mve(int32_t out, int32_t in, int32_t k, int32_t stride,
-                                             int32_t pad, int32_t dil)
-{
-    sg_mve_range r = {0, 0};
-    int32_t i = 0;
-    while (i < out && sg_axis_taps_at(i, in, k, stride, pad, dil).count < k) {
-        ++i;
-    }
-    r.lo = i;
-    while (i < out && sg_axis_taps_at(i, in, k, stride, pad, dil).count == k) {
-        ++i;
-    }
-    r.hi = i;
-    return r;
-}
-
-/* One output channel over the full-window rows ry, columns rx. */
-static inline void sg_conv_rows_mve(const sg_conv2d_s8_params *p, const int8_t *input,
-                                    const sg_mve_taps *t, const int8_t *w,
-                                    const sg_mve_channel *ch, const sg_mve_out_stage *st,
-                                    sg_mve_range ry, sg_mve_range rx, int8_t *out_o, int tail)
-{
-    const int32_t c_in = p->in.c;
-    const int32_t c_out = p->out.c;
-    for (int32_t oy = ry.lo; oy < ry.hi; ++oy) {
-        const int32_t iy = oy * p->stride_h - p->pad_top;
-        const int32_t ix = rx.lo * p->stride_w - p->pad_left;
-        sg_mve_run_channel(input + (iy * p->in.w + ix) * c_in, p->stride_w * c_in,
-                           rx.hi - rx.lo, t, w, ch, st, out_o + (oy * p->out.w + rx.lo) * c_out,
-                           c_out, tail);
-    }
-}
-
+/* col: col_bytes of 4-byte aligned scratch, 4 K + 4 C_out of them used. */
 static inline void sg_conv2d_s8_mve(const sg_conv2d_s8_params *p, const int8_t *input,
-                                    int8_t *output)
+                                    int8_t *output, int8_t *col, int32_t col_bytes)
 {
     const sg_mve_out_stage st = sg_mve_out_stage_of(&p->rq);
-    const int32_t c_in = p->in.c;
     const int32_t c_out = p->out.c;
-    const int32_t kh = p->filter.h;
-    const int32_t kw = p->filter.w;
-    const sg_mve_range ry =
-        sg_full_range_mve(p->out.h, p->in.h, kh, p->stride_h, p->pad_top, p->dil_h);
-    const sg_mve_range rx =
-        sg_full_range_mve(p->out.w, p->in.w, kw, p->stride_w, p->pad_left, p->dil_w);
-    const int tiled = ry.hi > ry.lo && rx.hi - rx.lo >= 4;
-
-    /* Full windows: output channel by output channel, along each row four pixels at a time. */
-    if (tiled) {
-        const sg_mve_taps t = sg_conv_taps_mve(p, kh, kw);
-        for (int32_t o = 0; o < c_out; ++o) {
-            const int8_t *w = p->weights + o * t.w_channel;
-            const sg_mve_channel ch = sg_mve_channel_of(&t, w, p->bias, &p->rq, o);
-            if ((t.len & 15) == 0) {
-                sg_conv_rows_mve(p, input, &t, w, &ch, &st, ry, rx, output + o, 0);
-            } else {
-                sg_conv_rows_mve(p, input, &t, w, &ch, &st, ry, rx, output + o, 1);
-            }
+    const int32_t pixels = p->out.h * p->out.w;
+    const int32_t k = p->filter.h * p->filter.w * p->in.c;
+    if (pixels < 4 || col_bytes / 4 < k + c_out) {
+        for (int32_t i = 0; i < pixels; ++i) {
+            sg_conv_pixel_mve(p, input, i / p->out.w, i % p->out.w, &st, output + i * c_out);
         }
+        return;
     }
-
-    /* Every other pixel (borders, short rows) alone, all output channels at once. */
-    for (int32_t oy = 0; oy < p->out.h; ++oy) {
-        const sg_axis_taps ty =
-            sg_axis_taps_at(oy, p->in.h, kh, p->stride_h, p->pad_top, p->dil_h);
-        const int row_tiled = tiled && oy >= ry.lo && oy < ry.hi;
-        for (int32_t ox = 0; ox < p->out.w; ++ox) {
-            if (row_tiled && ox == rx.lo) {
-                ox = rx.hi - 1;
-                continue;
-            }
-            const sg_axis_taps tx =
-                sg_axis_taps_at(ox, p->in.w, kw, p->stride_w, p->pad_left, p->dil_w);
-            const int hits = ty.count > 0 && tx.count > 0;
-            /* No tap at all: rows 0 makes the output requant(bias). */
-            const sg_mve_taps t = sg_conv_taps_mve(p, hits ? ty.count : 0, tx.count);
-            const int8_t *x = input + (hits ? (ty.first * p->in.w + tx.first) * c_in : 0);
-            const int8_t *w = p->weights + (ty.begin * kw + tx.begin) * c_in;
-            sg_mve_pixel(x, &t, w, p->bias, c_out, &p->rq, &st,
-                         output + (oy * p->out.w + ox) * c_out);
+    int32_t *acc0 = (int32_t *)(void *)(col + 4 * k);
+    for (int32_t o = 0; o < c_out; ++o) {
+        const uint32_t b = (uint32_t)(p->bias != NULL ? p->bias[o] : 0) +
+                           (uint32_t)sg_mve_sum(0, p->weights + o * k, k) *
+                               (uint32_t)p->rq.in_offset;
+        acc0[o] = sg_wrap_s32(b);
+    }
+    /* in_offset is in [-127, 128], so the zero point -in_offset is an int8. */
+    const int8x16_t zero = vdupq_n_s8((int8_t)-p->rq.in_offset);
+    int32_t i = 0;
+    for (;;) {
+        for (int32_t j = 0; j < 4; ++j) {
+            sg_mve_im2col(p, input, (i + j) / p->out.w, (i + j) % p->out.w, zero, col + j * k);
         }
+        if ((k & 15) == 0) {
+            sg_mve_tile4_all(col, k, k, p->weights, acc0, c_out, &p->rq, &st,
+                             output + i * c_out, c_out, 0);
+        } else {
+            sg_mve_tile4_all(col, k, k, p->weights, acc0, c_out, &p->rq, &st,
+                             output + i * c_out, c_out, 1);
+        }
+        if (i == pixels - 4) {
+            break;
+        }
+        i = sg_min_s32(i + 4, pixels - 4);
     }
 }
 

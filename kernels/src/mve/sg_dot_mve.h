@@ -67,9 +67,9 @@ static inline sg_mve_acc1x2 sg_mve_dot_1x2(sg_mve_acc1x2 acc, const int8_t *x, c
 }
 
 /* Dot products of four inputs (x, x + x_step, x + 2 x_step, x + 3 x_step) with one weight
- * row, added to acc. The row's sum is not needed here: the tiles of one output channel all read
- * the whole filter, so it is taken once per channel (sg_mve_wsum). tail says whether n may not be
- * a multiple of 16; callers pass a constant, so the loop without a tail has no predicate. */
+ * row, added to acc. The row's sum is not taken here: it does not depend on the pixel, so
+ * callers take it once per output channel (sg_mve_wsum, sg_mve_sum). tail says whether n may not
+ * be a multiple of 16; callers pass a constant, so the loop without a tail has no predicate. */
 typedef struct {
     int32_t a0, a1, a2, a3;
 } sg_mve_acc4x1;
@@ -225,6 +225,31 @@ static inline void sg_mve_run_channel(const int8_t *x, int32_t x_step, int32_t n
             break;
         }
         j = sg_min_s32(j + 4, n - 4);
+    }
+}
+
+/* Four rows of K int8 at x + j * x_step (j < 4) times every output channel's K weights: output
+ * pixel j, channel o at out + j * out_step + o. Rows are complete (padding already holds the
+ * input zero point), so acc0[o] = bias + in_offset * sum(w) over the whole filter. */
+static inline void sg_mve_tile4_all(const int8_t *x, int32_t x_step, int32_t k,
+                                    const int8_t *weights, const int32_t *acc0, int32_t channels,
+                                    const sg_requant *rq, const sg_mve_out_stage *st, int8_t *out,
+                                    int32_t out_step, int tail)
+{
+    const uint32x4_t out_offsets = vmulq_n_u32(vidupq_n_u32(0u, 1), (uint32_t)out_step);
+    const int8_t *w = weights;
+    for (int32_t o = 0; o < channels; ++o, w += k) {
+        sg_mve_acc4x1 a = {acc0[o], acc0[o], acc0[o], acc0[o]};
+        a = sg_mve_dot_4x1(a, x, x_step, w, k, tail);
+        sg_mve_channel ch;
+        ch.mult = rq->mult[o];
+        ch.left = sg_max_s32(rq->shift[o], 0);
+        ch.right = sg_max_s32(-rq->shift[o], 0);
+        int32x4_t acc = vdupq_n_s32(a.a0);
+        acc = vsetq_lane_s32(a.a1, acc, 1);
+        acc = vsetq_lane_s32(a.a2, acc, 2);
+        acc = vsetq_lane_s32(a.a3, acc, 3);
+        vstrbq_scatter_offset_s32(out + o, out_offsets, sg_mve_requant_channel(acc, &ch, st));
     }
 }
 
