@@ -126,8 +126,7 @@ sg_status sg_conv2d_s8(const sg_conv2d_s8_params *p,
     SG_REQUIRE(sg_scratch_ok(scratch, sg_conv2d_s8_scratch_size(p)), SG_ERR_SCRATCH);
 
 #if SG_HAS_MVE
-    (void)scratch;
-    sg_conv2d_s8_mve(p, input, output);
+    sg_conv2d_s8_mve(p, input, output, (int8_t *)scratch.buf, scratch.size);
 #elif SG_HAS_DSP
     conv_dsp(p, input, output, scratch.buf);
 #else
