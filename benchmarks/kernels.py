@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="one JSON object per line")
     ap.add_argument("--no-checks", action="store_true",
                     help="compile the kernels with -DSG_CHECKS=0 (default: as shipped, checks on)")
+    ap.add_argument("--hot", type=int, default=0, metavar="N",
+                    help="also print the N hottest blocks of each kernel, disassembled")
     ap.add_argument("--reference", type=Path, default=REFERENCE,
                     help="the CMSIS-NN figures file (default: ../shared/reference/...)")
     args = ap.parse_args(argv)
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     for core in cores:
         for name in layers:
-            r = run_case(make_case(SHAPES[name]), core, checks=not args.no_checks)
+            r = run_case(make_case(SHAPES[name]), core, checks=not args.no_checks, hot=args.hot)
             ok &= r.bit_exact
             ci, cc = cmsis.get((core.name, name), (None, None))
             row = {
@@ -76,9 +78,11 @@ def main(argv: list[str] | None = None) -> int:
             }
             rows.append(row)
             if args.json:
-                print(json.dumps(row), flush=True)
+                print(json.dumps(row | ({"hot": r.hot} if r.hot else {})), flush=True)
             else:
                 _print_row(row, header=len(rows) == 1)
+                if r.hot:
+                    print("\n".join(r.hot), flush=True)
     if not args.json:
         print(f"cycles: {NOTE}; instructions exact (emulator block counts)")
     if not ok:

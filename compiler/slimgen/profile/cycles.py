@@ -149,7 +149,7 @@ _M0 = {
 _TABLES = {"m0plus": _M0, "m3": _M3, "m4": _M4, "m33": _M4, "m7": _M4, "m55": _M4}
 
 
-def _block_cost(core: str, insns: list[Insn]) -> tuple[list[int], list[int], list[int], int]:
+def _block_cost(core: str, insns: list[Insn]) -> tuple[int, int, int, int]:
     """(nominal, low, high) cycles of one execution of the block with its last branch taken, and
     the nominal saving when a final conditional branch falls through."""
     table = _TABLES[core]
@@ -179,7 +179,7 @@ def _block_cost(core: str, insns: list[Insn]) -> tuple[list[int], list[int], lis
         prev = c
     last = classify(insns[-1]) if insns else ""
     saving = table["cbranch"][0] - 1 if last == "cbranch" else 0
-    return [nom], [low], [high], saving
+    return nom, low, high, saving
 
 
 def table_estimate(elf: Path, core: Core, blocks: Counter, calls: CallResult) -> CycleEstimate:
@@ -187,7 +187,7 @@ def table_estimate(elf: Path, core: Core, blocks: Counter, calls: CallResult) ->
     nom = low = high = 0.0
     for b, n in blocks.items():
         insns = block_insns(dis, *b)
-        (bn,), (bl,), (bh,), saving = _block_cost(core.name, insns)
+        bn, bl, bh, saving = _block_cost(core.name, insns)
         total_exec = sum(w.blocks.get(b, 0) for w in (calls.glue, *calls.windows)) or n
         not_taken = calls.fallthrough.get(b, 0) * n / total_exec if saving else 0.0
         nom += n * bn - not_taken * saving

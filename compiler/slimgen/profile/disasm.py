@@ -18,7 +18,7 @@ class Insn:
     addr: int
     size: int  # bytes
     mnemonic: str  # as objdump prints it, e.g. "ldr.w", "bne.n", "smlad"
-    operands: str  # without objdump's "; comment" / "<symbol>" annotations
+    operands: str  # without objdump's "@ comment" / "<symbol>" annotations
 
 
 def parse_objdump(text: str) -> dict[int, Insn]:
@@ -36,7 +36,7 @@ def parse_objdump(text: str) -> dict[int, Insn]:
             continue
         addr = int(m.group(1), 16)
         size = 4 if " " in m.group(2) else 2
-        ops = (m.group(4) or "").split(";")[0]
+        ops = re.split(r"[;@]", m.group(4) or "")[0]
         ops = re.sub(r"\s*<[^>]*>", "", ops).strip()
         out[addr] = Insn(addr, size, m.group(3), ops)
     return out

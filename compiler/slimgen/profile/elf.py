@@ -43,6 +43,20 @@ class Elf:
         except KeyError:
             raise KeyError(f"symbol '{name}' is not in the ELF") from None
 
+    def where(self, addr: int) -> str:
+        """``function+offset`` for an address, from the symbol table."""
+        for s in self.symbols.values():
+            if s.is_func and s.addr <= addr < s.addr + max(s.size, 1):
+                return f"{s.name}+0x{addr - s.addr:x}"
+        return "unknown code"
+
+    def function_at(self, addr: int) -> str:
+        """The function starting at ``addr`` (or ``where`` it is)."""
+        for s in self.symbols.values():
+            if s.is_func and s.addr == addr:
+                return s.name
+        return self.where(addr)
+
 
 def read_elf(path: Path) -> Elf:
     raw = Path(path).read_bytes()

@@ -174,15 +174,7 @@ class Machine:
         return CallResult(uc.reg_read(UC_ARM_REG_R0), glue, windows, callees, ninsn, fall)
 
     def where(self, addr: int) -> str:
-        """``function+offset`` for an address, from the ELF symbol table."""
-        best = None
-        for s in self.elf.symbols.values():
-            if s.is_func and s.addr <= addr < s.addr + max(s.size, 1):
-                best = s
-        return f"{best.name}+0x{addr - best.addr:x}" if best else "unknown code"
+        return self.elf.where(addr)
 
     def function_at(self, addr: int) -> str:
-        for s in self.elf.symbols.values():
-            if s.is_func and s.addr == addr:
-                return s.name
-        return self.where(addr)
+        return self.elf.function_at(addr)

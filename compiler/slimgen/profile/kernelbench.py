@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 import tempfile
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,9 @@ from slimgen.plan.liveness import graph_buffers
 from slimgen.profile.build import BENCH_CFLAGS, build_image
 from slimgen.profile.cores import Core
 from slimgen.profile.cycles import CycleEstimate, estimate_cycles
+from slimgen.profile.disasm import block_insns, disassemble
+from slimgen.profile.elf import read_elf
+from slimgen.profile.engine import CallResult, Profile
 from slimgen.profile.qemu_count import run_inference_qemu
 from slimgen.profile.run import run_inference
 
@@ -132,10 +136,27 @@ class KernelResult:
     instructions: int
     cycles: CycleEstimate
     bit_exact: bool
+    hot: list[str] = field(default_factory=list)  # text: the hottest blocks, disassembled
 
 
-def run_case(case: Case, core: Core, checks: bool = True) -> KernelResult:
-    """Builds the case for ``core`` with the reference flags (-O3) and profiles the kernel call."""
+def hot_blocks(elf: Path, core: Core, calls: CallResult, blocks: Counter, top: int) -> list[str]:
+    """The ``top`` blocks with the most executed instructions, with their disassembly."""
+    dis = disassemble(elf, core.objdump_arch)
+    info = read_elf(elf)
+    total = calls.count(Profile(blocks)) or 1
+    ranked = sorted(blocks, key=lambda b: -blocks[b] * calls.ninsn[b])[:top]
+    lines = []
+    for b in ranked:
+        n = blocks[b] * calls.ninsn[b]
+        lines.append(f"  {info.where(b[0])}: {blocks[b]:,} x {calls.ninsn[b]} = {n:,} "
+                     f"instructions ({100 * n / total:.1f} %)")
+        lines += [f"      {i.mnemonic:10} {i.operands}" for i in block_insns(dis, *b)]
+    return lines
+
+
+def run_case(case: Case, core: Core, checks: bool = True, hot: int = 0) -> KernelResult:
+    """Builds the case for ``core`` with the reference flags (-O3) and profiles the kernel call;
+    ``hot`` > 0 also lists that many of the hottest blocks."""
     with tempfile.TemporaryDirectory(prefix="slimgen-kbench-") as tmp:
         model = Path(tmp) / "model"
         kernel = write_model(case, model)
@@ -153,7 +174,8 @@ def run_case(case: Case, core: Core, checks: bool = True) -> KernelResult:
         cycles = estimate_cycles(elf, core, window.blocks, inf.calls)
         return KernelResult(core.name, case.shape.name, kernel, case.shape.macs,
                             inf.calls.count(window), cycles,
-                            bool(np.array_equal(inf.output, case.expected.reshape(-1))))
+                            bool(np.array_equal(inf.output, case.expected.reshape(-1))),
+                            hot_blocks(elf, core, inf.calls, window.blocks, hot) if hot else [])
 
 
 _ROW = re.compile(r"^\|\s*(M\d+\w*)\s*\|\s*(\w+)\s*\|\s*([\d,]+)\s*\|\s*[\d.]+\s*\|\s*([\d,]+)\s*\|")

@@ -189,5 +189,4 @@ def run_inference_qemu(model_dir: Path, work: Path, core: Core, x: np.ndarray,
     res = replay(log.read_text(errors="replace"), run.addr, run.addr + run.size, ret)
     log.unlink()
     output = np.frombuffer(bytes.fromhex(mo.group(1)), dtype=np.int8).copy()
-    names = {s.addr: s.name for s in info.symbols.values() if s.is_func}
-    return Inference(output, 0, res, [names.get(a, hex(a)) for a in res.callees]), elf
+    return Inference(output, 0, res, [info.function_at(a) for a in res.callees]), elf

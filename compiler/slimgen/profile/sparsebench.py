@@ -29,6 +29,18 @@ from slimgen.profile.kernelbench import Case, Shape, make_case
 from slimgen.profile.run import run_inference
 
 
+KERNELS_HELP = ("a kernels/ folder to measure instead of the checkout's (e.g. a committed "
+                "state: git archive HEAD kernels | tar -x -C /tmp/k)")
+
+
+def use_kernels(folder: Path) -> None:
+    """Measure the kernel sources in ``folder`` (a kernels/ tree) instead of the checkout's."""
+    from slimgen import paths
+
+    resolved = Path(folder).resolve()
+    paths.kernels_dir = lambda: resolved  # codegen reads kernel sources through this
+
+
 def prune(w: np.ndarray, fmt: str, density: float, rng: np.random.Generator) -> np.ndarray:
     """``w`` [rows][cols] with about ``density`` of its weights kept, in ``fmt``'s pattern:
     whole 1x4 blocks for bsr1x4, exactly n per group of 4 for N:4 (their density is n/4 at
