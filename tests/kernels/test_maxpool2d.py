@@ -148,3 +148,20 @@ REJECTED = {
 def test_pool2d_rejects_bad_arguments(sgk, fn: str, name: str) -> None:
     case = make_case(pool_window((6, 6), (3, 3), (1, 1), (1, 1, 1, 1)), 3, seed=0)
     assert status_of(case.run, sgk, fn, overrides=REJECTED[name]) == SG_ERR_ARG
+
+
+@pytest.mark.parametrize("source", ["pool/sg_maxpool2d_s8.c", "pool/sg_avgpool2d_s8.c"])
+def test_pool_kernels_need_no_64bit_division_on_cortex_m(tmp_path, source: str) -> None:
+    """The argument checks divide in int32: a 64-bit division is a slow libgcc call
+    (__aeabi_ldivmod) on every Cortex-M."""
+    import subprocess
+
+    from slimgen import paths
+
+    obj = tmp_path / "pool.o"
+    subprocess.run(["arm-none-eabi-gcc", "-std=c99", "-O2", "-mthumb", "-mcpu=cortex-m4",
+                    f"-I{paths.kernels_dir() / 'include'}", "-c",
+                    str(paths.kernels_dir() / "src" / source), "-o", str(obj)], check=True)
+    undefined = subprocess.run(["arm-none-eabi-nm", "-u", str(obj)], capture_output=True,
+                               text=True, check=True).stdout
+    assert "divmod" not in undefined, undefined

@@ -25,8 +25,10 @@ static inline int sg_pool_axis_ok(int32_t in, int32_t out, int32_t k, int32_t st
     if (pad_hi < 0 || pad_lo >= k || padded < k || padded + k >= INT32_MAX) {
         return 0;
     }
-    const int64_t floor_out = (padded - k) / stride + 1;
-    const int64_t ceil_out = (padded - k + stride - 1) / stride + 1;
+    /* int32 from here (padded + k fits): a 64-bit division is a libgcc call on Cortex-M. */
+    const int32_t span = (int32_t)padded - k;
+    const int32_t floor_out = span / stride + 1;
+    const int32_t ceil_out = floor_out + (span % stride != 0);
     return (out == floor_out || out == ceil_out) && (int64_t)(out - 1) * stride < in + pad_lo;
 }
 
