@@ -30,7 +30,12 @@ from slimgen.lower.cost import COSTS_FILE, passes, units_of  # noqa: E402
 from slimgen.lower.kernels import weight_matrix  # noqa: E402
 from slimgen.profile.cores import get_core  # noqa: E402
 from slimgen.profile.kernelbench import Shape  # noqa: E402
-from slimgen.profile.sparsebench import pruned_case, run_sparse  # noqa: E402
+from slimgen.profile.sparsebench import (  # noqa: E402
+    KERNELS_HELP,
+    pruned_case,
+    run_sparse,
+    use_kernels,
+)
 
 FC_SHAPES = [Shape("fc", "fc", 1, 1, cin, cout, 1, 0)
              for cin, cout in ((640, 128), (256, 64), (128, 32), (640, 16))]
@@ -102,15 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--core", default="m4,m7,m33")
     ap.add_argument("--dry-run", action="store_true", help="print the table, write nothing")
-    ap.add_argument("--kernels", type=Path, default=None,
-                    help="a kernels/ folder to measure instead of the checkout's (e.g. a "
-                         "committed state: git archive HEAD kernels | tar -x -C /tmp/k)")
+    ap.add_argument("--kernels", type=Path, default=None, help=KERNELS_HELP)
     args = ap.parse_args(argv)
     if args.kernels is not None:
-        from slimgen import paths
-
-        folder = args.kernels.resolve()
-        paths.kernels_dir = lambda: folder  # codegen reads kernel sources through this
+        use_kernels(args.kernels)
     table = {"generated_by": "python3 benchmarks/sparse_calibrate.py --core " + args.core,
              "model": "cycles = fixed + passes * (per_row * rows + per_unit * units)",
              "cores": {}, "fit": {}}
