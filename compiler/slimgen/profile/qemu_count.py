@@ -56,7 +56,7 @@ int main(void)
 """
 
 _IN = re.compile(r"^0x([0-9a-f]+):\s+([0-9a-f]{4})(?: ([0-9a-f]{4}))?\s")
-_EXEC = re.compile(r"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/")
+_EXEC = re.compile(r"^Trace \d+: (0x[0-9a-f]+) \[[0-9a-f]+/([0-9a-f]+)/")
 
 
 def board_for(core: Core) -> Board:
@@ -94,7 +94,11 @@ def replay(log: str, run_lo: int, run_hi: int, ret: int) -> CallResult:
 
     ``[run_lo, run_hi)`` is ``<prefix>_run``; ``ret`` the address main resumes at after it.
     """
-    size: dict[int, tuple[int, int]] = {}  # pc -> (bytes, instructions) of its latest translation
+    # One pc can have several translations alive at once (QEMU keys blocks by pc and flags, e.g.
+    # MVE predication state), of different lengths. A block runs right after it is translated,
+    # so the first execution of each host code pointer binds it to the translation just logged.
+    by_ptr: dict[str, tuple[int, int]] = {}  # host pointer -> (bytes, instructions)
+    pending: tuple[int, int, int] | None = None  # (pc, bytes, instructions) not yet run
     tb: list[int] = []  # [start, end, instructions] of the translation being read
     glue = Profile()
     windows: list[Profile] = []
@@ -113,12 +117,15 @@ def replay(log: str, run_lo: int, run_hi: int, ret: int) -> CallResult:
             tb[1], tb[2] = addr + (4 if m.group(3) else 2), tb[2] + 1
             continue
         if tb:
-            size[tb[0]] = (tb[1] - tb[0], tb[2])
+            pending = (tb[0], tb[1] - tb[0], tb[2])
             tb = []
         m = _EXEC.match(line)
         if not m:
             continue
-        pc = int(m.group(1), 16)
+        ptr, pc = m.group(1), int(m.group(2), 16)
+        if pending is not None and pending[0] == pc:
+            by_ptr[ptr] = pending[1:]
+            pending = None
         inside = run_lo <= pc < run_hi
         if state == "before":
             if pc != run_lo:
@@ -133,7 +140,7 @@ def replay(log: str, run_lo: int, run_hi: int, ret: int) -> CallResult:
             cur, state = w.blocks, "window"
         elif state == "window" and inside:
             cur, state = glue.blocks, "glue"
-        nbytes, n = size[pc]
+        nbytes, n = by_ptr[ptr]
         key = (pc, nbytes)
         ninsn[key] = n
         if pc == prev[0] + prev[1]:
