@@ -31,7 +31,7 @@ from .ir import float_interp, interp
 from .ir.graph import Graph
 from .ir.serialize import load_graph, save_graph
 from .ir.verify import verify_graph
-from .lower.kernels import KernelSpec, select_kernels
+from .lower.kernels import KernelSpec, in_place_ok, select_kernels
 from .lower.sparse_select import choose_sparse, core_of, parse_mode
 from .passes.float_passes import (
     fold_batchnorm,
@@ -141,7 +141,8 @@ def lower(g: Graph, qg: Graph, opts: BuildOptions | None = None) -> Compiled:
     kernels = select_kernels(qg)
     sparse = choose_sparse(qg, kernels, parse_mode(opts.sparse), core_of(opts.target))
     scratch = {n.name: kernels[n.name].scratch_bytes(n) for n in qg.nodes if n.name in kernels}
-    plan = plan_arena(graph_buffers(qg, scratch))
+    in_place = {name: spec.in_place_ok for name, spec in kernels.items()}
+    plan = plan_arena(graph_buffers(qg, scratch, in_place=lambda n: in_place.get(n.name, False)))
     return Compiled(g, qg, kernels, plan, sparse=sparse)
 
 
@@ -365,7 +366,7 @@ def int8_estimate(g: Graph) -> dict[str, Any]:
             "macs": macs(n), "params": params, "weight_bytes": wbytes,
             "activation_bytes": n.out.size,
         })
-    plan = plan_arena(graph_buffers(g, elem_bytes=1))
+    plan = plan_arena(graph_buffers(g, elem_bytes=1, in_place=in_place_ok))
     return {
         "name": g.name,
         "input_shape": list(g.input_torch_shape),

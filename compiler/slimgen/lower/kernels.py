@@ -20,6 +20,10 @@ class KernelSpec:
     source: str  # path under kernels/src
     scratch_bytes: Callable[[Node], int] = lambda n: 0
     sparse: str = ""  # packed weight format (lower/sparse_format.py); "" = dense
+    # The output may be written over an input that dies at this node (plan/liveness.py): the
+    # kernel reads every input element before writing the output element at the same index,
+    # on every ISA path. Elementwise kernels only.
+    in_place_ok: bool = False
 
 
 def _is_1x1(n: Node) -> bool:
@@ -101,8 +105,9 @@ KERNELS: tuple[KernelSpec, ...] = (
                scratch_bytes=lambda n: fc_scratch(n.x.size, n.out.size)),
     KernelSpec("sg_maxpool2d_s8", "maxpool", lambda n: True, "pool/sg_maxpool2d_s8.c"),
     KernelSpec("sg_avgpool2d_s8", "avgpool", lambda n: True, "pool/sg_avgpool2d_s8.c"),
-    KernelSpec("sg_add_s8", "add", lambda n: True, "eltwise/sg_add_s8.c"),
-    KernelSpec("sg_clamp_s8", "clamp", lambda n: True, "eltwise/sg_clamp_s8.c"),
+    KernelSpec("sg_add_s8", "add", lambda n: True, "eltwise/sg_add_s8.c", in_place_ok=True),
+    KernelSpec("sg_clamp_s8", "clamp", lambda n: True, "eltwise/sg_clamp_s8.c",
+               in_place_ok=True),
     KernelSpec("sg_transpose_nhwc_nchw_s8", "transpose", lambda n: True,
                "layout/sg_transpose_nhwc_nchw_s8.c"),
     KernelSpec("sg_softmax_s8", "softmax", lambda n: True, "softmax/sg_softmax_s8.c"),
@@ -129,3 +134,10 @@ def select_kernels(g: Graph) -> dict[str, KernelSpec]:
             raise AssertionError(f"no kernel for {n.name} ({n.op})")
         chosen[n.name] = spec
     return chosen
+
+
+def in_place_ok(n: Node) -> bool:
+    """Whether the kernel select_kernels would pick for ``n`` may write over an input; also
+    usable on the float graph (analyze plans its int8 arena the way build will)."""
+    spec = next((k for k in KERNELS if k.op == n.op and not k.sparse and k.applies(n)), None)
+    return spec is not None and spec.in_place_ok
