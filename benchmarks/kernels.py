@@ -25,9 +25,9 @@ try:
 except ImportError:  # a source checkout without `pip install -e .`
     sys.path.insert(0, str(ROOT / "compiler"))
 
-from slimgen.profile.cores import CORES, get_core  # noqa: E402
-from slimgen.profile.cycles import NOTE  # noqa: E402
-from slimgen.profile.kernelbench import SHAPES, cmsis_figures, make_case, run_case  # noqa: E402
+from slimgen.profile.cores import CORES, get_core
+from slimgen.profile.cycles import NOTE
+from slimgen.profile.kernelbench import SHAPES, cmsis_figures, make_case, run_case
 
 REFERENCE = ROOT.parent / "shared" / "reference" / "cmsis-nn-kernels.md"
 DEFAULT_CORES = ("m4", "m7", "m33", "m55")

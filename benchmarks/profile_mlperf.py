@@ -24,15 +24,15 @@ try:
 except ImportError:  # a source checkout without `pip install -e .`
     sys.path.insert(0, str(ROOT / "compiler"))
 
-from slimgen import api  # noqa: E402
-from slimgen.profile.model import profile_build  # noqa: E402
+from slimgen import api
+from slimgen.profile.model import profile_build
 
-from tests.realdata import mlperf_data as md  # noqa: E402
+from tests.realdata import mlperf_data as md
 
 NETS = ("kws", "ic", "vww", "ad")
 
 
-def first_sample(b: md.Bench, out: Path):  # noqa: ANN201
+def first_sample(b: md.Bench, out: Path):
     if b.key != "ad":
         return b.x_int8[0], "first MLPerf test sample"
     _, qg, _ = api.load_built(out)

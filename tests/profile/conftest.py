@@ -6,7 +6,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from slimgen.firmware import toolchain as tcm
 from slimgen.profile.build import LINK_SCRIPT
 
@@ -38,7 +37,7 @@ def tiny_build(tmp_path_factory) -> Path:
             self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
             self.fc = torch.nn.Linear(8 * 6 * 6, 5)
 
-        def forward(self, x):  # noqa: ANN001, ANN201
+        def forward(self, x):
             return self.fc(torch.relu(self.conv(x)).flatten(1))
 
     torch.manual_seed(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from slimgen.profile.model import profile_build
+
 from tests.pipeline import slimgen_cli
 
 LAYER_KEYS = {"name", "op", "macs", "instructions", "cycles_est", "cycles_low", "cycles_high"}

@@ -5,7 +5,6 @@ exactly the cycles the timing table gives it."""
 from __future__ import annotations
 
 import pytest
-
 from slimgen.profile.cores import get_core, uc_cpu_model
 from slimgen.profile.cycles import _block_cost, classify, estimate_cycles
 from slimgen.profile.disasm import Insn
@@ -21,7 +20,7 @@ def _insns(*lines: str) -> list[Insn]:
 
 
 def _nominal(core: str, *lines: str) -> int:
-    return _block_cost(core, _insns(*lines))[0][0]
+    return _block_cost(core, _insns(*lines))[0]
 
 
 def test_classes():

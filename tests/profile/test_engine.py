@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from slimgen.profile.cores import get_core, uc_cpu_model
 from slimgen.profile.engine import Machine, thumb_lengths
 

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from slimgen.profile.cores import Core
 from slimgen.profile.disasm import Insn, block_insns, disassemble
-from slimgen.profile.engine import Block, CallResult
+from slimgen.profile.engine import CallResult
 
 NOTE = "estimate, zero-wait-state memory"
 BAND_MIN_LOW, BAND_MIN_HIGH = 0.90, 1.12
@@ -60,7 +60,7 @@ class CycleEstimate:
     method: str  # "table:cortex-m4", "llvm-mca-19 -mcpu=cortex-m7", ...
     note: str = NOTE
 
-    def __add__(self, other: "CycleEstimate") -> "CycleEstimate":
+    def __add__(self, other: CycleEstimate) -> CycleEstimate:
         return CycleEstimate(self.nominal + other.nominal, self.low + other.low,
                              self.high + other.high, self.method, self.note)
 
@@ -254,13 +254,13 @@ def mca_estimate(elf: Path, core: Core, blocks: Counter, mca: str) -> CycleEstim
                f"-iterations={MCA_ITERATIONS}", "-summary-view", "-resource-pressure=false",
                "-instruction-info=false", str(src)]
         proc = subprocess.run([*cmd, "-skip-unsupported-instructions=lack-sched"],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             # A line LLVM's assembler does not take (an objdump spelling it lacks): leave it
             # out of the timing and say how many were left out.
             skipped = len(re.findall(r"^\S+:\d+:\d+: error:", proc.stderr, re.MULTILINE))
             proc = subprocess.run([*cmd, "-skip-unsupported-instructions=any"],
-                                  capture_output=True, text=True)
+                                  capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"llvm-mca failed: {proc.stderr.strip()[:2000]}")
     totals = [int(x) for x in re.findall(r"^Total Cycles:\s+(\d+)", proc.stdout, re.MULTILINE)]
@@ -284,5 +284,5 @@ def estimate_cycles(elf: Path, core: Core, blocks: Counter, calls: CallResult) -
     t = table_estimate(elf, core, blocks, calls)
     return _banded(t.nominal * 0.75, t.nominal * 0.75 * (1 - FALLBACK_BAND),
                    t.nominal * 0.75 * (1 + FALLBACK_BAND),
-                   f"table:cortex-m4 x0.75 (no llvm-mca; install llvm-19)",
+                   "table:cortex-m4 x0.75 (no llvm-mca; install llvm-19)",
                    1 - FALLBACK_BAND, 1 + FALLBACK_BAND)

@@ -93,7 +93,7 @@ def make_case(shape: Shape, seed: int = 0) -> Case:
         out_shape: tuple[int, ...] = (s.cout,)
     else:
         x = rng.integers(-128, 128, (s.h, s.w, s.cin)).astype(np.int8)
-        kw = dict(stride=(1, 1), pad=(s.pad, s.pad), dilation=(1, 1), out_hw=(s.h, s.w))
+        kw = {"stride": (1, 1), "pad": (s.pad, s.pad), "dilation": (1, 1), "out_hw": (s.h, s.w)}
         if s.op == "dwconv2d":
             w = rng.integers(-127, 128, (s.k, s.k, s.cout)).astype(np.int8)
             expected = ref.conv.dwconv2d(x[None], w, bias, rq, ch_mult=1, **kw)[0]

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -183,7 +182,7 @@ def run_inference_qemu(model_dir: Path, work: Path, core: Core, x: np.ndarray,
     cmd = [*cmd[:i], *cmd[i + 2:], "-d", "exec,nochain,in_asm", "-D", str(log)]
     try:
         proc = subprocess.run(cmd, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=timeout)
+                              timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise EmulationError(f"QEMU did not finish within {timeout:g} s") from None
     out = proc.stdout.decode(errors="replace")
