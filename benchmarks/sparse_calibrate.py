@@ -6,7 +6,8 @@
 For each core, the dense and every sparse fc / 1x1 kernel runs on a few layer shapes and
 densities (compiler/slimgen/profile/sparsebench.py: Unicorn instruction counts, cycle estimates,
 bit-exact outputs), and a non-negative least-squares fit gives, per (family, format), the
-coefficients of ``cycles = fixed + passes * (per_row * rows + per_unit * units)``. The table is
+coefficients of ``cycles = fixed + passes * (per_row * rows + per_unit * units + per_col *
+cols)``. The table is
 written with the worst relative error of the fit on its own points, so a reader can judge it.
 """
 
@@ -41,6 +42,8 @@ FC_SHAPES = [Shape("fc", "fc", 1, 1, cin, cout, 1, 0)
              for cin, cout in ((640, 128), (256, 64), (128, 32), (640, 16))]
 PW_SHAPES = [Shape("pw", "conv2d", h, w, cin, cout, 1, 0)
              for h, w, cin, cout in ((5, 5, 64, 64), (4, 3, 32, 64), (5, 3, 64, 16))]
+CONV_SHAPES = [Shape("conv", "conv2d", h, w, cin, cout, 3, 1)
+               for h, w, cin, cout in ((8, 8, 16, 16), (6, 5, 8, 32), (4, 4, 32, 8))]
 DENSITIES = {"dense": (1.0,), "unstructured": (0.05, 0.2, 0.5), "bsr1x4": (0.05, 0.2, 0.5),
              "nm2:4": (0.5,), "nm1:4": (0.25,)}
 
@@ -48,7 +51,7 @@ DENSITIES = {"dense": (1.0,), "unstructured": (0.05, 0.2, 0.5), "bsr1x4": (0.05,
 def measure(core_name: str) -> list[dict]:
     core = get_core(core_name)
     points = []
-    for family, shapes in (("fc", FC_SHAPES), ("pw", PW_SHAPES)):
+    for family, shapes in (("fc", FC_SHAPES), ("pw", PW_SHAPES), ("conv", CONV_SHAPES)):
         for shape in shapes:
             for fmt, densities in DENSITIES.items():
                 for d in densities:
@@ -63,7 +66,8 @@ def measure(core_name: str) -> list[dict]:
                     key = f"{family}:{'nm' if fmt.startswith('nm') else fmt}"
                     points.append({"key": key, "fmt": fmt, "rows": shape.cout, "cols": shape.cin,
                                    "pixels": pixels, "passes": n_passes,
-                                   "units": units_of(packed, w), "density": r.density,
+                                   "units": units_of(packed, w), "cols": w.shape[1],
+                                   "density": r.density,
                                    "cycles": r.cycles, "instructions": r.instructions})
                     print(f"{core_name} {key:17s} {shape.cin}->{shape.cout} x{pixels} "
                           f"d={r.density:.3f} cycles={r.cycles}", file=sys.stderr)
@@ -71,7 +75,7 @@ def measure(core_name: str) -> list[dict]:
 
 
 def nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Least squares with non-negative coefficients (active set; 3 unknowns)."""
+    """Least squares with non-negative coefficients (every subset of the few unknowns)."""
     from itertools import combinations
 
     best, best_err = np.zeros(a.shape[1]), np.inf
@@ -93,7 +97,10 @@ def fit(points: list[dict]) -> tuple[dict, dict]:
     for key in sorted({p["key"] for p in points}):
         ps = [p for p in points if p["key"] == key]
         # Relative error is what matters (layers differ by 100x): weight rows by 1 / cycles.
-        a = np.array([[1.0, p["passes"] * p["rows"], p["passes"] * p["units"]] for p in ps])
+        # per_col (the im2col copy) only where there is one: general conv.
+        a = np.array([[1.0, p["passes"] * p["rows"], p["passes"] * p["units"],
+                       p["passes"] * p["cols"] if p["key"].startswith("conv") else 0.0]
+                      for p in ps])
         b = np.array([float(p["cycles"]) for p in ps])
         wgt = 1.0 / b
         x = nnls(a * wgt[:, None], b * wgt)
@@ -112,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.kernels is not None:
         use_kernels(args.kernels)
     table = {"generated_by": "python3 benchmarks/sparse_calibrate.py --core " + args.core,
-             "model": "cycles = fixed + passes * (per_row * rows + per_unit * units)",
+             "model": "cycles = fixed + passes * (per_row * rows + per_unit * units + per_col * cols)",
              "cores": {}, "fit": {}}
     for core in args.core.split(","):
         coefs, quality = fit(measure(core))

@@ -340,4 +340,70 @@ sg_status sg_conv2d_s8_1x1_nm4(const sg_conv2d_s8_1x1_nm4_params *p,
                                int8_t *output,
                                sg_scratch scratch);
 
+/* Sparse convolution, groups = 1, any window (sg_conv2d_s8's geometry): the OHWI filter
+ * flattened to [C_out][K_h * K_w * C_in] and packed; im2col rows of 4 output pixels go to
+ * scratch (_scratch_size: 4 * K_h * K_w * C_in bytes), padded taps holding the input zero
+ * point so that the folded bias cancels them. w.rows = filter.n = out.c,
+ * w.cols = filter.h * filter.w * filter.c, filter.c = in.c. */
+typedef struct {
+    sg_dims in;
+    sg_dims filter;
+    sg_dims out;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t dil_h;
+    int32_t dil_w;
+    sg_csr8_s8 w;
+    const int32_t *bias; /* folded */
+    sg_requant rq;
+} sg_conv2d_s8_csr8_params;
+
+typedef struct {
+    sg_dims in;
+    sg_dims filter;
+    sg_dims out;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t dil_h;
+    int32_t dil_w;
+    sg_bsr1x4_s8 w;
+    const int32_t *bias; /* folded */
+    sg_requant rq;
+} sg_conv2d_s8_bsr1x4_params;
+
+typedef struct {
+    sg_dims in;
+    sg_dims filter;
+    sg_dims out;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t dil_h;
+    int32_t dil_w;
+    sg_nm4_s8 w;
+    const int32_t *bias; /* folded */
+    sg_requant rq;
+} sg_conv2d_s8_nm4_params;
+
+int32_t sg_conv2d_s8_csr8_scratch_size(const sg_conv2d_s8_csr8_params *p);
+sg_status sg_conv2d_s8_csr8(const sg_conv2d_s8_csr8_params *p,
+                            const int8_t *input,
+                            int8_t *output,
+                            sg_scratch scratch);
+int32_t sg_conv2d_s8_bsr1x4_scratch_size(const sg_conv2d_s8_bsr1x4_params *p);
+sg_status sg_conv2d_s8_bsr1x4(const sg_conv2d_s8_bsr1x4_params *p,
+                              const int8_t *input,
+                              int8_t *output,
+                              sg_scratch scratch);
+int32_t sg_conv2d_s8_nm4_scratch_size(const sg_conv2d_s8_nm4_params *p);
+sg_status sg_conv2d_s8_nm4(const sg_conv2d_s8_nm4_params *p,
+                           const int8_t *input,
+                           int8_t *output,
+                           sg_scratch scratch);
+
 #endif /* SG_KERNELS_H */

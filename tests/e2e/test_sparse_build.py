@@ -24,29 +24,34 @@ FORMATS = ("unstructured", "bsr1x4", "nm2:4", "nm1:4")
 
 
 class PrunedNet(nn.Module):
-    """1x1 convs and Linears whose weights are 1:4 with half of the 1x4 blocks (along the
-    input channels / features, the reduction axis in slimgen's layout) empty: every format
-    holds them, and they are sparse enough (12.5 %) for auto to prefer a sparse kernel."""
+    """1x1 convs, a padded 3x3 conv and Linears whose weights are 1:4 with half of the 1x4
+    blocks empty along the reduction axis in slimgen's layout (OHWI rows for convs): every
+    format holds them, and they are sparse enough (12.5 %) for auto to prefer a sparse kernel."""
 
     def __init__(self) -> None:
         super().__init__()
         self.pw1 = nn.Conv2d(8, 64, 1)
         self.pw2 = nn.Conv2d(64, 32, 1)
-        self.fc1 = nn.Linear(32 * 5 * 5, 96)
+        self.conv = nn.Conv2d(32, 16, 3, padding=1)
+        self.fc1 = nn.Linear(16 * 5 * 5, 96)
         self.fc2 = nn.Linear(96, 10)
         gen = torch.Generator().manual_seed(0)
         with torch.no_grad():
-            for layer in (self.pw1, self.pw2, self.fc1, self.fc2):
-                w = layer.weight.view(layer.weight.shape[0], -1)
+            for layer in (self.pw1, self.pw2, self.conv, self.fc1, self.fc2):
+                wt = layer.weight
+                ohwi = wt.permute(0, 2, 3, 1) if wt.ndim == 4 else wt
+                w = ohwi.reshape(wt.shape[0], -1)
                 keep = torch.zeros_like(w, dtype=torch.bool).view(w.shape[0], -1, 4)
                 pos = torch.randint(0, 4, keep.shape[:2], generator=gen)
                 keep.scatter_(2, pos.unsqueeze(2), True)
                 keep &= (torch.rand(keep.shape[:2], generator=gen) < 0.5).unsqueeze(2)
-                w.mul_(keep.view_as(w))
-                w.mul_(4.0)  # keep the layer's output range after removing 7/8 of the weights
+                # x4 keeps the output range after removing 7/8 of the weights
+                pruned = (w * keep.view_as(w) * 4.0).view(ohwi.shape)
+                wt.copy_(pruned.permute(0, 3, 1, 2) if wt.ndim == 4 else pruned)
 
     def forward(self, x):
         x = torch.relu(self.pw2(torch.relu(self.pw1(x))))
+        x = torch.relu(self.conv(x))
         # The Linear reads the NCHW flatten; slimgen permutes its columns (fold_flatten), which
         # keeps whole 1x4 blocks only per channel group, so fc1 is checked by what fits.
         return self.fc2(torch.relu(self.fc1(torch.flatten(x, 1))))
@@ -78,7 +83,7 @@ def test_sparse_build_is_bit_exact_on_host(builds, tmp_path, mode):
     if mode == "off":
         assert not sparse
         return
-    assert len(sparse) == 4  # both 1x1 convs and both Linears were considered
+    assert len(sparse) == 5  # the 1x1 convs, the 3x3 conv and the Linears were considered
     for lyr in sparse:
         s = lyr["sparse"]
         assert s["kernel"] == lyr["kernel"]

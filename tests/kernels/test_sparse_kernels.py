@@ -25,7 +25,7 @@ from tests.kernels.harness import (
     random_requant,
     status_of,
 )
-from tests.kernels.strategies import seeds
+from tests.kernels.strategies import conv_windows, seeds
 from tests.kernels.test_sparse_format import random_nm, random_sparse
 
 C_NAME = {"unstructured": "csr8", "bsr1x4": "bsr1x4", "nm2:4": "nm4", "nm1:4": "nm4"}
@@ -151,3 +151,67 @@ def test_sparse_rejects_bad_shapes(sgk, fmt: str) -> None:
         assert status_of(call_sparse, sgk, fmt, x, w, None, rq, overrides=bad) == SG_ERR_ARG
     assert status_of(call_sparse, sgk, fmt, x[:, 0, 0], w, None, rq,
                      overrides={"w": {"cols": 0}}) == SG_ERR_ARG
+
+
+@st.composite
+def sparse_conv_cases(draw: st.DrawFn):
+    fmt = draw(st.sampled_from(sorted(C_NAME)))
+    rng = np.random.default_rng(draw(seeds()))
+    win = draw(conv_windows(max_in=7, max_k=3, max_pad=3))
+    kh, kw = win.kernel
+    cin = draw(st.integers(1, 6)) * (4 if fmt == "bsr1x4" else 1)
+    cout = draw(st.integers(1, 9))
+    density = draw(st.sampled_from([0.0, 0.1, 0.3, 1.0]))
+    w = make_weights(rng, fmt, cout, kh * kw * cin, density)
+    x = random_int8(rng, (1, *win.in_hw, cin))
+    typical = np.sqrt(kh * kw * cin * max(density, 0.05)) * 100 * 73
+    return fmt, x, w, win, random_bias(rng, cout, typical), random_requant(rng, cout, typical)
+
+
+def call_sparse_conv(lib, fmt, x, w, win, bias, rq, *, overrides=None, scratch_size=None):
+    keep: list[Any] = []
+    kh, kw = win.kernel
+    cout, cin = w.shape[0], x.shape[3]
+    name = C_NAME[fmt]
+    params = {"in": {"n": 1, "h": x.shape[1], "w": x.shape[2], "c": cin},
+              "filter": {"n": cout, "h": kh, "w": kw, "c": cin},
+              "out": {"n": 1, "h": win.out_hw[0], "w": win.out_hw[1], "c": cout},
+              "stride_h": win.stride[0], "stride_w": win.stride[1], "pad_top": win.pad[0],
+              "pad_left": win.pad[1], "dil_h": win.dilation[0], "dil_w": win.dilation[1],
+              "w": weight_struct(lib, keep, sf.pack(w, fmt)),
+              "bias": lib._buf(keep, sf.fold_input_offset(bias, w, rq.in_offset), "int32_t"),
+              "rq": lib.requant(keep, rq)}
+    fn = f"sg_conv2d_s8_{name}"
+    return lib.call(fn, f"{fn}_params", params, [x], (*win.out_hw, cout), overrides=overrides,
+                    scratch_size=scratch_size, keep=keep)
+
+
+@KERNEL_SETTINGS
+@given(sparse_conv_cases())
+def test_sparse_conv_matches_reference(sgk, case) -> None:
+    """Any window (padding beyond the kernel, strides, dilation): im2col rows with the zero
+    point in padded taps plus the folded bias equal the dense reference."""
+    fmt, x, w, win, bias, rq = case
+    out = call_sparse_conv(sgk, fmt, x, w, win, bias, rq)
+    expected = ref.sparse.conv2d(x, sf.pack(w, fmt), bias, rq, kernel=win.kernel,
+                                 **win.conv_geometry)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_sparse_conv_checks_scratch_and_shapes(sgk) -> None:
+    from tests.kernels.harness import SG_ERR_SCRATCH
+    from tests.kernels.strategies import conv_window
+
+    rng = np.random.default_rng(5)
+    win = conv_window((6, 5), (3, 3), pad=(1, 1, 1, 1))
+    w = make_weights(rng, "bsr1x4", 3, 9 * 4, 0.5)
+    x = random_int8(rng, (1, 6, 5, 4))
+    rq = random_requant(rng, 3, 500.0)
+    assert sgk.lib.sg_conv2d_s8_bsr1x4_scratch_size(
+        sgk.ffi.new("sg_conv2d_s8_bsr1x4_params *", {"filter": {"n": 3, "h": 3, "w": 3,
+                                                                 "c": 4}})) == 4 * 36
+    assert status_of(call_sparse_conv, sgk, "bsr1x4", x, w, win, None, rq,
+                     scratch_size=4 * 36 - 1) == SG_ERR_SCRATCH
+    for bad in ({"filter": {"c": 5}}, {"w": {"cols": 35}}, {"out": {"c": 4}}, {"stride_h": 0}):
+        assert status_of(call_sparse_conv, sgk, "bsr1x4", x, w, win, None, rq,
+                         overrides=bad) == SG_ERR_ARG

@@ -1,4 +1,4 @@
-"""Params of the sparse fc / 1x1 kernels: packed weight arrays and the folded bias.
+"""Params of the sparse fc / conv kernels: packed weight arrays and the folded bias.
 
 The weights are packed here, in the format the kernel spec names, and the input offset is
 folded into the bias (bias + in_offset * sum of all the row's weights), so the generated
@@ -49,7 +49,17 @@ def sparse_fields(em: Any, n: Node, spec: KernelSpec) -> tuple[list[tuple[str, s
     if n.op == "conv2d":
         from .emit import _dims
 
-        fields = [("in", _dims(x.shape)), ("out", _dims(out.shape))] + fields
+        if spec.name.startswith("sg_conv2d_s8_1x1"):
+            fields = [("in", _dims(x.shape)), ("out", _dims(out.shape))] + fields
+        else:
+            a = n.attrs
+            kh, kw = a.kernel
+            fields = [("in", _dims(x.shape)),
+                      ("filter", f"{{ {out.shape[2]}, {kh}, {kw}, {x.shape[2]} }}"),
+                      ("out", _dims(out.shape)),
+                      ("stride_h", str(a.stride[0])), ("stride_w", str(a.stride[1])),
+                      ("pad_top", str(a.pad[0])), ("pad_left", str(a.pad[1])),
+                      ("dil_h", str(a.dilation[0])), ("dil_w", str(a.dilation[1]))] + fields
     comment = (f"  {spec.sparse} {p.nbytes} B, density {nnz / w.size:.3f}  "
                f"{w.shape[1]}->{w.shape[0]}")
     return fields, f"{spec.name}_params", comment

@@ -1,19 +1,20 @@
-"""Estimated cycles of the dense and sparse fc / 1x1 kernels, per core: what ``--sparse auto``
+"""Estimated cycles of the dense and sparse fc / conv kernels, per core: what ``--sparse auto``
 compares layer by layer.
 
 The model is linear in what a kernel's loops do:
 
-    cycles = fixed + passes * (per_row * rows + per_unit * units_per_pass)
+    cycles = fixed + passes * (per_row * rows + per_unit * units + per_col * cols)
 
 ``passes`` is 1 for fc; for a 1x1 convolution the unstructured and bsr1x4 kernels walk the
 weights once per 4 pixels, N:4 once per 2, and the dense one once per pixel (its coefficients
-absorb its own tiling); see ``passes``. ``units``
+absorb its own tiling); see ``passes``. General convolutions ("conv") walk them once per 4
+pixels (sparse) and pay the im2col copy per pass and column (``per_col``; 0 elsewhere). ``units``
 are what the inner loop iterates over: MACs (dense), stored entries with escapes (unstructured),
 blocks (bsr1x4), N:4 entries (nm). The coefficients per (kernel, core) are fitted to
 instruction-accurate Unicorn profiles by ``benchmarks/sparse_calibrate.py`` and stored in
 ``sparse_costs.json`` beside this file; where a core or kernel has no fitted row, an analytic
-instruction count per unit (from the loops' code, 1 cycle per instruction, 2 per load) is used
-and the report says so.
+table (the M4 fit, rounded; general conv from the loops' instruction counts) is used and the
+report says so.
 """
 
 from __future__ import annotations
@@ -29,16 +30,20 @@ from . import sparse_format as sf
 
 COSTS_FILE = Path(__file__).with_name("sparse_costs.json")
 
-# Analytic fallbacks: cycles (fixed, per_row, per_unit) for one pass, an M4-like core.
-ANALYTIC: dict[str, tuple[float, float, float]] = {
-    "fc:dense": (200.0, 40.0, 2.6),
-    "pw:dense": (200.0, 40.0, 3.1),
-    "fc:unstructured": (150.0, 30.0, 7.0),
-    "pw:unstructured": (150.0, 50.0, 10.0),
-    "fc:bsr1x4": (150.0, 30.0, 13.0),
-    "pw:bsr1x4": (150.0, 50.0, 22.0),
-    "fc:nm": (150.0, 30.0, 6.0),
-    "pw:nm": (150.0, 50.0, 9.0),
+# Analytic fallbacks: cycles (fixed, per_row, per_unit, per_col), an M4-like core.
+ANALYTIC: dict[str, tuple[float, ...]] = {
+    "conv:dense": (4000.0, 40.0, 1.7, 0.0),
+    "conv:unstructured": (2000.0, 230.0, 20.0, 4.0),
+    "conv:bsr1x4": (2000.0, 240.0, 39.0, 4.0),
+    "conv:nm": (2000.0, 330.0, 30.0, 4.0),
+    "fc:dense": (1800.0, 20.0, 2.0, 0.0),
+    "pw:dense": (4100.0, 38.0, 1.6, 0.0),
+    "fc:unstructured": (80.0, 125.0, 6.8, 0.0),
+    "pw:unstructured": (2100.0, 230.0, 20.0, 0.0),
+    "fc:bsr1x4": (75.0, 115.0, 12.8, 0.0),
+    "pw:bsr1x4": (1900.0, 240.0, 39.0, 0.0),
+    "fc:nm": (125.0, 120.0, 7.7, 0.0),
+    "pw:nm": (0.0, 165.0, 15.0, 0.0),
 }
 
 
@@ -65,12 +70,19 @@ def fitted_table() -> dict[str, dict[str, list[float]]]:
     return {core: {k: list(v) for k, v in rows.items()} for core, rows in data["cores"].items()}
 
 
-def coefficients(family: str, fmt: str, core: str) -> tuple[tuple[float, float, float], str]:
+def coefficients(family: str, fmt: str, core: str) -> tuple[tuple[float, ...], str]:
+    """(fixed, per_row, per_unit, per_col) and where they come from."""
     key = f"{family}:{'nm' if fmt.startswith('nm') else fmt}"
     row = fitted_table().get(core, {}).get(key)
     if row is not None:
-        return (row[0], row[1], row[2]), f"fitted:{core}"
+        return tuple(row) + (0.0,) * (4 - len(row)), f"fitted:{core}"
     return ANALYTIC[key], "analytic"
+
+
+def family_of(kernel: str) -> str:
+    if kernel.startswith("sg_fc"):
+        return "fc"
+    return "pw" if kernel.startswith("sg_conv2d_s8_1x1") else "conv"
 
 
 def units_of(packed: sf.Packed | None, w: np.ndarray) -> int:
@@ -89,18 +101,18 @@ def passes(family: str, fmt: str, pixels: int) -> int:
         return 1
     if fmt == "dense":
         return pixels
-    group = 2 if fmt.startswith("nm") else 4
+    group = 2 if fmt.startswith("nm") and family == "pw" else 4
     return -(-pixels // group)
 
 
 def estimate(kernel: str, fmt: str, w: np.ndarray, pixels: int, core: str) -> Estimate:
     """Cycles of ``kernel`` (format ``fmt``) on dense weights ``w`` [rows][cols], over ``pixels``
     output pixels (1 for fc)."""
-    family = "fc" if kernel.startswith("sg_fc") else "pw"
+    family = family_of(kernel)
     packed = None if fmt == "dense" else sf.pack(w, fmt)
     units = units_of(packed, w)
-    (fixed, per_row, per_unit), source = coefficients(family, fmt, core)
+    (fixed, per_row, per_unit, per_col), source = coefficients(family, fmt, core)
     n = passes(family, fmt, pixels)
-    cycles = fixed + n * (per_row * w.shape[0] + per_unit * units)
+    cycles = fixed + n * (per_row * w.shape[0] + per_unit * units + per_col * w.shape[1])
     wbytes = int(w.size) if packed is None else packed.nbytes
     return Estimate(kernel, fmt, int(round(cycles)), units, wbytes, source)

@@ -112,11 +112,18 @@ KERNELS: tuple[KernelSpec, ...] = (
                "layout/sg_transpose_nhwc_nchw_s8.c"),
     KernelSpec("sg_softmax_s8", "softmax", lambda n: True, "softmax/sg_softmax_s8.c"),
     # Sparse weights: chosen per layer by lower/sparse_select.py (--sparse), never by the
-    # first-match loop below. Predicate: an fc or 1x1 layer whose weights the format can hold.
+    # first-match loop below. Predicate: a layer shape and weights the format can hold.
     *(KernelSpec(f"sg_fc_s8_{c}", "fc", _packable(f), f"sparse/sg_fc_s8_{c}.c", sparse=f)
       for f, c in SPARSE_C_NAMES.items()),
     *(KernelSpec(f"sg_conv2d_s8_1x1_{c}", "conv2d", lambda n, f=f: _is_1x1(n) and _packable(f)(n),
                  f"sparse/sg_conv2d_s8_1x1_{c}.c", sparse=f)
+      for f, c in SPARSE_C_NAMES.items()),
+    # Any other conv (im2col rows of 4 pixels in scratch, sg_sparse_conv.h).
+    *(KernelSpec(f"sg_conv2d_s8_{c}", "conv2d",
+                 lambda n, f=f: not _is_1x1(n) and _packable(f)(n),
+                 f"sparse/sg_conv2d_s8_{c}.c", sparse=f,
+                 scratch_bytes=lambda n: _scratch(4 * n.attrs.kernel[0] * n.attrs.kernel[1]
+                                                  * n.x.shape[-1]))
       for f, c in SPARSE_C_NAMES.items()),
 )
 SPECS = {k.name: k for k in KERNELS if not k.sparse}

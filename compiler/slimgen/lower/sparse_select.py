@@ -1,6 +1,6 @@
-"""``--sparse auto|off|FORMAT``: which fc / 1x1 layers run a sparse kernel, and why.
+"""``--sparse auto|off|FORMAT``: which fc / conv layers run a sparse kernel, and why.
 
-After the dense first-match selection (lower/kernels.py select_kernels), every fc and 1x1 layer
+After the dense first-match selection (lower/kernels.py select_kernels), every fc and conv layer
 gets a list of candidates: its dense kernel and each sparse spec in KERNELS whose predicate
 holds (the weights fit the format). ``cost.estimate`` prices each on the target core; ``auto``
 keeps the cheapest (dense when sparse does not pay), FORMAT takes that format wherever it
@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import InputError
 from ..ir.graph import Graph, Node
 from .cost import estimate
-from .kernels import KERNELS, KernelSpec, _is_1x1, weight_matrix
+from .kernels import KERNELS, KernelSpec, weight_matrix
 from .sparse_format import FORMATS
 
 MODES = ("auto", "off", *FORMATS)
@@ -38,7 +38,7 @@ def core_of(target: str) -> str:
 
 
 def _candidate_layer(n: Node, spec: KernelSpec) -> bool:
-    return (n.op == "fc" or (n.op == "conv2d" and _is_1x1(n))) and not spec.sparse
+    return n.op in ("fc", "conv2d") and not spec.sparse
 
 
 def choose_sparse(g: Graph, kernels: dict[str, KernelSpec], mode: str, core: str

@@ -76,8 +76,8 @@ def pruned_case(shape: Shape, fmt: str, density: float, seed: int = 0) -> Case:
         case.expected = ref.fc.fc(case.x[None], w, bias, node.attrs.rq)[0]
     else:
         case.expected = ref.conv.conv2d(case.x[None], wv.data, bias, node.attrs.rq,
-                                        stride=(1, 1), pad=(0, 0), dilation=(1, 1),
-                                        out_hw=(shape.h, shape.w))[0]
+                                        stride=(1, 1), pad=(shape.pad, shape.pad),
+                                        dilation=(1, 1), out_hw=(shape.h, shape.w))[0]
     return case
 
 
