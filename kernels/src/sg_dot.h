@@ -187,54 +187,53 @@ static inline int sg_dsp_full_range(sg_dsp_out_stage st)
     return st.act_min == -128 && st.act_max == 127;
 }
 
-/* One 4-tap step of the 1x4 tile: activations at x, weight rows at w0, w0 + k, w2, w2 + k. */
-static inline void sg_dsp_step_1x4(const int32_t *x, const int8_t *w0, const int8_t *w2, int32_t k,
-                                   int32_t *s0, int32_t *s1, int32_t *s2, int32_t *s3)
+/* One 4-tap step of the 1x4 tile: activations at x, weight rows at w0..w3. */
+static inline void sg_dsp_step_1x4(const int32_t *x, const int8_t *w0, const int8_t *w1,
+                                   const int8_t *w2, const int8_t *w3, int32_t *s0, int32_t *s1,
+                                   int32_t *s2, int32_t *s3)
 {
     const int32_t xe = x[0];
     const int32_t xo = x[1];
     *s0 = sg_dsp_mac4(xe, xo, w0, *s0);
-    *s1 = sg_dsp_mac4(xe, xo, w0 + k, *s1);
+    *s1 = sg_dsp_mac4(xe, xo, w1, *s1);
     *s2 = sg_dsp_mac4(xe, xo, w2, *s2);
-    *s3 = sg_dsp_mac4(xe, xo, w2 + k, *s3);
+    *s3 = sg_dsp_mac4(xe, xo, w3, *s3);
 }
 
-/* acc[r] += dot(x, w + r * k) for the 4 weight rows r < 4; x widened by sg_dsp_widen. Rows 1
- * and 3 are read at register offset k from rows 0 and 2: two row pointers instead of four keep
- * the loop inside the allocatable registers. The loop does 16 taps per iteration to cut its
+/* acc[r] += dot(x, w + r * k) for the 4 weight rows r < 4; x widened by sg_dsp_widen. The loop
+ * does 16 taps per iteration, with immediate offsets from one pointer per row, to cut its
  * pointer and branch overhead to a quarter. */
 static inline void sg_dsp_dot_1x4(const int32_t *x, const int8_t *w, int32_t k, int32_t acc[4])
 {
     const int8_t *w0 = w;
-    const int8_t *w2 = w + 2 * k;
+    const int8_t *w1 = w0 + k;
+    const int8_t *w2 = w1 + k;
+    const int8_t *w3 = w2 + k;
     int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
     for (int32_t i = k >> 4; i > 0; --i) {
-        sg_dsp_step_1x4(x, w0, w2, k, &s0, &s1, &s2, &s3);
-        sg_dsp_step_1x4(x + 2, w0 + 4, w2 + 4, k, &s0, &s1, &s2, &s3);
-        sg_dsp_step_1x4(x + 4, w0 + 8, w2 + 8, k, &s0, &s1, &s2, &s3);
-        sg_dsp_step_1x4(x + 6, w0 + 12, w2 + 12, k, &s0, &s1, &s2, &s3);
+        for (int32_t j = 0; j < 4; ++j) {
+            sg_dsp_step_1x4(x + 2 * j, w0 + 4 * j, w1 + 4 * j, w2 + 4 * j, w3 + 4 * j, &s0, &s1,
+                            &s2, &s3);
+        }
         x += 8;
         w0 += 16;
+        w1 += 16;
         w2 += 16;
+        w3 += 16;
     }
-    if (k & 8) {
-        sg_dsp_step_1x4(x, w0, w2, k, &s0, &s1, &s2, &s3);
-        sg_dsp_step_1x4(x + 2, w0 + 4, w2 + 4, k, &s0, &s1, &s2, &s3);
-        x += 4;
-        w0 += 8;
-        w2 += 8;
-    }
-    if (k & 4) {
-        sg_dsp_step_1x4(x, w0, w2, k, &s0, &s1, &s2, &s3);
+    for (int32_t i = (k >> 2) & 3; i > 0; --i) {
+        sg_dsp_step_1x4(x, w0, w1, w2, w3, &s0, &s1, &s2, &s3);
         x += 2;
         w0 += 4;
+        w1 += 4;
         w2 += 4;
+        w3 += 4;
     }
     const int32_t rest = k & 3;
     acc[0] = sg_dsp_tail(x, w0, rest, s0);
-    acc[1] = sg_dsp_tail(x, w0 + k, rest, s1);
+    acc[1] = sg_dsp_tail(x, w1, rest, s1);
     acc[2] = sg_dsp_tail(x, w2, rest, s2);
-    acc[3] = sg_dsp_tail(x, w2 + k, rest, s3);
+    acc[3] = sg_dsp_tail(x, w3, rest, s3);
 }
 
 /* acc + dot(x, w). */
