@@ -16,6 +16,7 @@ twice. The block log does not depend on timing, so the count is deterministic wi
 
 from __future__ import annotations
 
+import bisect
 import re
 import subprocess
 from collections import Counter
@@ -151,6 +152,19 @@ def replay(log: str, run_lo: int, run_hi: int, ret: int) -> CallResult:
     return CallResult(0, glue, windows, callees, ninsn, fall)
 
 
+def recount_blocks(ninsn: dict[Block, int], starts: list[int]) -> None:
+    """Sets each block's instruction count from the ELF's instruction addresses ``starts``.
+
+    QEMU 7.2's ``in_asm`` cannot decode most 32-bit MVE and low-overhead-loop instructions
+    (VMLADAVA, VADDVA, DLS, LE, ...): it prints each as two lines, ``.byte`` and its second
+    halfword read as a 16-bit instruction, so counting lines counts those instructions twice.
+    The blocks' byte ranges are right, and objdump knows where every instruction starts.
+    """
+    for key in ninsn:
+        pc, nbytes = key
+        ninsn[key] = bisect.bisect_left(starts, pc + nbytes) - bisect.bisect_left(starts, pc)
+
+
 _OUT = re.compile(r"SG OUT ([0-9a-f]*)")
 _STATUS = re.compile(r"SG STATUS (\d+)")
 
@@ -194,5 +208,6 @@ def run_inference_qemu(model_dir: Path, work: Path, core: Core, x: np.ndarray,
         raise EmulationError(f"{prefix}_run returned status {status - (1 << 32)} under QEMU")
     res = replay(log.read_text(errors="replace"), run.addr, run.addr + run.size, ret)
     log.unlink()
+    recount_blocks(res.ninsn, sorted(dis))
     output = np.frombuffer(bytes.fromhex(mo.group(1)), dtype=np.int8).copy()
     return Inference(output, 0, res, [info.function_at(a) for a in res.callees]), elf
