@@ -68,16 +68,28 @@ def make_case(win: Window, c_in: int, ch_mult: int, seed: int, batch: int = 1) -
     )
 
 
+def dsp_friendly(case: DwCase) -> DwCase:
+    shift = np.clip(case.rq.shift, -22, -1).astype(np.int32)
+    mult = np.where(case.rq.mult == 0, 1 << 30, case.rq.mult).astype(np.int32)
+    case.rq = Requant(mult=mult, shift=shift, in_offset=case.rq.in_offset,
+                      out_offset=case.rq.out_offset, act_min=case.rq.act_min,
+                      act_max=case.rq.act_max)
+    return case
+
+
 @st.composite
 def dw_cases(draw: st.DrawFn, max_in: int = 9) -> DwCase:
+    """Half of them with every shift in the DSP output stage's range (dsp_friendly), so the
+    dsp-emulated build runs its DSP path on those and its portable fallback on the rest."""
     win = draw(conv_windows(max_in=max_in))
-    return make_case(
+    case = make_case(
         win,
         draw(st.integers(1, 9)),
         draw(st.integers(1, 3)),
         draw(seeds()),
         batch=draw(st.integers(1, 2)),
     )
+    return dsp_friendly(case) if draw(st.booleans()) else case
 
 
 @KERNEL_SETTINGS
@@ -100,6 +112,15 @@ EDGE_CASES = {
     ),
     "window_misses_input": lambda: make_case(conv_window((2, 2), (1, 1), out_hw=(4, 5)), 3, 1, 6),
     "stride_larger_than_kernel": lambda: make_case(conv_window((9, 9), (2, 1), (4, 3)), 4, 1, 7),
+    "dsp_5x5_ch_mult_2": lambda: dsp_friendly(
+        make_case(conv_window((9, 8), (5, 5), pad=(2, 2, 2, 2)), 3, 2, 8)),
+    "dsp_dilated_odd_width": lambda: dsp_friendly(
+        make_case(conv_window((9, 9), (3, 4), (2, 1), (1, 2, 1, 1), (2, 3)), 5, 1, 9)),
+    "dsp_global_mean_7x7": lambda: dsp_friendly(make_case(conv_window((7, 7), (7, 7)), 6, 1, 10)),
+    "dsp_1x1_kernel_stride_3": lambda: dsp_friendly(
+        make_case(conv_window((7, 8), (1, 1), (3, 3)), 4, 3, 11)),
+    "dsp_window_misses_input": lambda: dsp_friendly(
+        make_case(conv_window((2, 2), (2, 2), pad=(3, 3, 3, 3)), 2, 1, 12)),
 }
 
 
@@ -158,15 +179,6 @@ def test_dwconv2d_rejects_bad_arguments(sgk, name: str) -> None:
 # take the DSP path, so both are exercised on every build.
 
 DW3X3 = "sg_dwconv2d_s8_3x3"
-
-
-def dsp_friendly(case: DwCase) -> DwCase:
-    shift = np.clip(case.rq.shift, -22, -1).astype(np.int32)
-    mult = np.where(case.rq.mult == 0, 1 << 30, case.rq.mult).astype(np.int32)
-    case.rq = Requant(mult=mult, shift=shift, in_offset=case.rq.in_offset,
-                      out_offset=case.rq.out_offset, act_min=case.rq.act_min,
-                      act_max=case.rq.act_max)
-    return case
 
 
 def make_3x3_case(in_hw, stride=(1, 1), pad=(1, 1, 1, 1), channels=8, seed=0, *,
@@ -268,3 +280,21 @@ def test_dwconv2d_3x3_rejects_other_shapes(sgk, what: str) -> None:
 def test_dwconv2d_3x3_rejects_short_scratch(sgk) -> None:
     case = make_3x3_case((5, 5), channels=3)
     assert status_of(case.run, sgk, fn=DW3X3, scratch_size=8) == SG_ERR_SCRATCH
+
+
+def test_dwconv2d_scratch_size_matches_python(sgk) -> None:
+    from slimgen.lower.kernels import dw_scratch
+
+    rng = np.random.default_rng(8)
+    for _ in range(200):
+        kh, kw, oh, ow, sh, sw, dh, dw = (int(v) for v in rng.integers(1, 9, size=8))
+        in_hw = ((oh - 1) * sh + (kh - 1) * dh + 1, (ow - 1) * sw + (kw - 1) * dw + 1)
+        win = Window(in_hw, (kh, kw), (sh, sw), (0, 0, 0, 0), (dh, dw), (oh, ow))
+        case = make_case(win, 2, 1, 0)
+        keep: list = []
+        p = sgk.ffi.new("sg_dwconv2d_s8_params *", sgk._window_params(
+            keep, case.x, case.w, case.bias, case.rq, {"n": 1, "h": kh, "w": kw, "c": 2},
+            **win.conv_geometry))
+        p.ch_mult = 1
+        assert sgk.lib.sg_dwconv2d_s8_scratch_size(p) == dw_scratch((kh, kw), (oh, ow), (sh, sw),
+                                                                   (dh, dw))

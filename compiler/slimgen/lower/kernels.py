@@ -81,6 +81,16 @@ def dw3x3_scratch(out_h: int, out_w: int, stride_h: int, stride_w: int) -> int:
     return _scratch((2 * plane + 2 + 3) // 4 * 4)
 
 
+def dw_scratch(kernel: tuple[int, int], out_hw: tuple[int, int], stride: tuple[int, int],
+               dilation: tuple[int, int]) -> int:
+    """sg_dwconv2d_s8: one channel's doubled int16 weights (even count), then its padded plane."""
+    weights = (kernel[0] * kernel[1] + 1) // 2 * 2
+    plane = 1
+    for k, o, s, d in zip(kernel, out_hw, stride, dilation):
+        plane *= (o - 1) * s + (k - 1) * d + 1
+    return _scratch((2 * (weights + plane) + 3) // 4 * 4)
+
+
 def _is_dw3x3(n: Node) -> bool:
     a = n.attrs
     return a.kernel == (3, 3) and a.dilation == (1, 1) and a.ch_mult == 1
@@ -100,7 +110,9 @@ KERNELS: tuple[KernelSpec, ...] = (
                                                       n.out.shape[-1])),
     KernelSpec("sg_dwconv2d_s8_3x3", "dwconv2d", _is_dw3x3, "conv/sg_dwconv2d_s8_3x3.c",
                scratch_bytes=lambda n: dw3x3_scratch(*n.out.shape[:2], *n.attrs.stride)),
-    KernelSpec("sg_dwconv2d_s8", "dwconv2d", lambda n: True, "conv/sg_dwconv2d_s8.c"),
+    KernelSpec("sg_dwconv2d_s8", "dwconv2d", lambda n: True, "conv/sg_dwconv2d_s8.c",
+               scratch_bytes=lambda n: dw_scratch(n.attrs.kernel, n.out.shape[:2],
+                                                  n.attrs.stride, n.attrs.dilation)),
     KernelSpec("sg_fc_s8", "fc", lambda n: True, "fc/sg_fc_s8.c",
                scratch_bytes=lambda n: fc_scratch(n.x.size, n.out.size)),
     KernelSpec("sg_maxpool2d_s8", "maxpool", lambda n: True, "pool/sg_maxpool2d_s8.c"),

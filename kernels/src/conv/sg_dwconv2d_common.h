@@ -75,6 +75,90 @@ static inline void sg_dw_portable(const sg_dwconv2d_s8_params *p, int32_t c_begi
     sg_for_each_window(&g, sg_dw_pixel_portable, &ch, input, output);
 }
 
+/* ---- The DSP paths' padded plane ----------------------------------------------------------
+ * One input channel, plus in_offset, as int16, with the padding around it as zeros (a padded
+ * tap is x + in_offset = 0, so it adds nothing, exactly like the taps the reference skips).
+ * Every output window then lies inside the plane: no bounds and no offset in the pixel loops.
+ * Its size is what the output windows cover, (out - 1) * stride + (k - 1) * dil + 1 per axis. */
+static inline int32_t sg_dw_plane_h(const sg_dwconv2d_s8_params *p)
+{
+    return (p->out.h - 1) * p->stride_h + (p->filter.h - 1) * p->dil_h + 1;
+}
+
+static inline int32_t sg_dw_plane_w(const sg_dwconv2d_s8_params *p)
+{
+    return (p->out.w - 1) * p->stride_w + (p->filter.w - 1) * p->dil_w + 1;
+}
+
+static inline int64_t sg_dw_plane_halfwords(const sg_dwconv2d_s8_params *p)
+{
+    return (int64_t)sg_dw_plane_h(p) * sg_dw_plane_w(p);
+}
+
+/* 2 * halfwords bytes rounded up to 4, or INT32_MAX when that does not fit. */
+static inline int32_t sg_dw_scratch_bytes(int64_t halfwords)
+{
+    const int64_t bytes = 2 * halfwords;
+    return bytes + 3 > INT32_MAX ? INT32_MAX : (int32_t)((bytes + 3) & ~(int64_t)3);
+}
+
+#if SG_HAS_DSP
+/* Input rows [0, rows) and columns [0, cols) that land in the plane; the rest of the plane is
+ * padding, zeroed once per call. */
+typedef struct {
+    int16_t *plane;
+    int32_t plane_w;
+    int32_t rows;
+    int32_t cols;
+} sg_dw_plane;
+
+/* Input channel c, plus in_offset, into the plane's interior. Two elements per step:
+ * their bytes side by side in one word, SXTAB16 sign-extends both and adds in_offset to each,
+ * and one STR writes the pair (the loop overhead and the store are most of a one-element
+ * step). Sizes are copied to locals: the stores may alias *p as far as the compiler knows. */
+static inline void sg_dw_fill_plane(const sg_dw_plane *pl, const sg_dwconv2d_s8_params *p,
+                             const int8_t *input, int32_t c)
+{
+    const int32_t channels = p->in.c;
+    const int32_t in_row = p->in.w * channels;
+    const int32_t offset2 = sg_dup16(p->rq.in_offset);
+    const int32_t pairs = pl->cols >> 1;
+    const int32_t plane_w = pl->plane_w;
+    const uint8_t *src_row = (const uint8_t *)input + c;
+    int16_t *dst_row = pl->plane + p->pad_top * plane_w + p->pad_left;
+    for (int32_t iy = 0; iy < pl->rows; ++iy) {
+        const uint8_t *src = src_row;
+        int16_t *dst = dst_row;
+        for (int32_t n = pairs; n > 0; --n) {
+            const uint32_t bytes = (uint32_t)src[0] | ((uint32_t)src[channels] << 16);
+            sg_write_s16x2(dst, sg_sxtab16(offset2, (int32_t)bytes));
+            src += 2 * channels;
+            dst += 2;
+        }
+        if (pl->cols & 1) {
+            *dst = (int16_t)(*(const int8_t *)src + p->rq.in_offset);
+        }
+        src_row += in_row;
+        dst_row += plane_w;
+    }
+}
+
+/* The plane at buf, all zeros, and which input rows and columns land in it. */
+static inline sg_dw_plane sg_dw_plane_zeroed(const sg_dwconv2d_s8_params *p, int16_t *buf)
+{
+    sg_dw_plane pl;
+    pl.plane = buf;
+    pl.plane_w = sg_dw_plane_w(p);
+    const int32_t plane_h = sg_dw_plane_h(p);
+    pl.rows = sg_max_s32(sg_min_s32(p->in.h, plane_h - p->pad_top), 0);
+    pl.cols = sg_max_s32(sg_min_s32(p->in.w, pl.plane_w - p->pad_left), 0);
+    for (int32_t i = 0; i < plane_h * pl.plane_w; ++i) {
+        buf[i] = 0;
+    }
+    return pl;
+}
+#endif /* SG_HAS_DSP */
+
 #if SG_HAS_DSP
 /* ---- DSP path: the output stage ----------------------------------------------------------
  * The DSP loops keep each accumulator doubled (2 * acc: doubled weights and bias), so SMMULR

@@ -16,69 +16,17 @@
 #include "../mve/sg_dwconv2d_s8_mve.h"
 #include "sg_dwconv2d_common.h"
 
-/* The padded plane: the rows and columns the output windows cover, (out - 1) * stride + 3. */
-static int32_t dw3x3_plane_h(const sg_dwconv2d_s8_params *p)
-{
-    return (p->out.h - 1) * p->stride_h + 3;
-}
-
-static int32_t dw3x3_plane_w(const sg_dwconv2d_s8_params *p)
-{
-    return (p->out.w - 1) * p->stride_w + 3;
-}
-
 /* The plane plus one halfword: the last pixel reads its third tap as the low half of a word. */
 int32_t sg_dwconv2d_s8_3x3_scratch_size(const sg_dwconv2d_s8_params *p)
 {
-    const int64_t bytes = (int64_t)dw3x3_plane_h(p) * dw3x3_plane_w(p) * 2 + 2;
-    return bytes + 3 > INT32_MAX ? INT32_MAX : (int32_t)((bytes + 3) & ~(int64_t)3);
+    return sg_dw_scratch_bytes(sg_dw_plane_halfwords(p) + 1);
 }
 
 #if SG_HAS_DSP && !SG_HAS_MVE
-/* Input rows [0, rows) and columns [0, cols) that land in the plane; the rest of the plane is
- * padding, zeroed once per call. */
-typedef struct {
-    int16_t *plane;
-    int32_t plane_w;
-    int32_t rows;
-    int32_t cols;
-} dw3x3_plane;
-
-/* Channel c of the input, plus in_offset, into the plane's interior. Two elements per step:
- * their bytes side by side in one word, SXTAB16 sign-extends both and adds in_offset to each,
- * and one STR writes the pair (the loop overhead and the store are most of a one-element
- * step). Sizes are copied to locals: the stores may alias *p as far as the compiler knows. */
-static void dw3x3_fill_plane(const dw3x3_plane *pl, const sg_dwconv2d_s8_params *p,
-                             const int8_t *input, int32_t c)
-{
-    const int32_t channels = p->in.c;
-    const int32_t in_row = p->in.w * channels;
-    const int32_t offset2 = sg_dup16(p->rq.in_offset);
-    const int32_t pairs = pl->cols >> 1;
-    const int32_t plane_w = pl->plane_w;
-    const uint8_t *src_row = (const uint8_t *)input + c;
-    int16_t *dst_row = pl->plane + p->pad_top * plane_w + p->pad_left;
-    for (int32_t iy = 0; iy < pl->rows; ++iy) {
-        const uint8_t *src = src_row;
-        int16_t *dst = dst_row;
-        for (int32_t n = pairs; n > 0; --n) {
-            const uint32_t bytes = (uint32_t)src[0] | ((uint32_t)src[channels] << 16);
-            sg_write_s16x2(dst, sg_sxtab16(offset2, (int32_t)bytes));
-            src += 2 * channels;
-            dst += 2;
-        }
-        if (pl->cols & 1) {
-            *dst = (int16_t)(*(const int8_t *)src + p->rq.in_offset);
-        }
-        src_row += in_row;
-        dst_row += plane_w;
-    }
-}
-
 /* Channel c of the whole output from the filled plane. Per filter row, SMLAD takes taps 0 and
  * 1 as one word and SMLABB / SMLABT tap 2 (read as the low half of the word at tap 2); the
  * three tap-2 weights share two registers. Weights and bias are doubled for the output stage. */
-static inline void dw3x3_channel(const dw3x3_plane *pl, const sg_dwconv2d_s8_params *p,
+static inline void dw3x3_channel(const sg_dw_plane *pl, const sg_dwconv2d_s8_params *p,
                                  int32_t c, int8_t *output, int full_range)
 {
     const int8_t *w = p->weights + c;
@@ -156,18 +104,10 @@ static inline void dw3x3_channel(const dw3x3_plane *pl, const sg_dwconv2d_s8_par
 static void dwconv2d_3x3_dsp(const sg_dwconv2d_s8_params *p, const int8_t *input,
                              int8_t *output, int16_t *plane)
 {
-    dw3x3_plane pl;
-    pl.plane = plane;
-    pl.plane_w = dw3x3_plane_w(p);
-    const int32_t plane_h = dw3x3_plane_h(p);
-    pl.rows = sg_max_s32(sg_min_s32(p->in.h, plane_h - p->pad_top), 0);
-    pl.cols = sg_max_s32(sg_min_s32(p->in.w, pl.plane_w - p->pad_left), 0);
-    for (int32_t i = 0; i < plane_h * pl.plane_w; ++i) {
-        plane[i] = 0;
-    }
+    const sg_dw_plane pl = sg_dw_plane_zeroed(p, plane);
     const int full_range = p->rq.act_min == -128 && p->rq.act_max == 127;
     for (int32_t c = 0; c < p->out.c; ++c) {
-        dw3x3_fill_plane(&pl, p, input, c);
+        sg_dw_fill_plane(&pl, p, input, c);
         if (full_range) {
             dw3x3_channel(&pl, p, c, output, 1);
         } else {
