@@ -27,7 +27,9 @@
  * There is no pad_bottom / pad_right: out.h and out.w are taken as given (>= 1), and taps below
  * or right of the input are skipped like any padding. rq.mult[c] >= 0 and rq.shift[c] in
  * [-31, 30] are checked for every channel (SG_ERR_ARG). The caller guarantees the int32
- * accumulator cannot overflow (ref/ checks bias +- max|x + in_offset| * sum|w|). */
+ * accumulator cannot overflow (ref/ checks bias +- max|x + in_offset| * sum|w|).
+ * Scratch (sg_conv2d_s8_scratch_size, the same on every core; used by the DSP path, an im2col
+ * of two pixels): 8 * (W + C_out) + 2 * K bytes, K = K_h * K_w * C_in, W = 2 * (K / 4) + K % 4. */
 typedef struct {
     sg_dims in;
     sg_dims filter;
@@ -50,7 +52,8 @@ sg_status sg_conv2d_s8(const sg_conv2d_s8_params *p,
                        sg_scratch scratch);
 
 /* 1x1 pointwise specialization: requires filter 1x1, stride 1, no padding, dil 1.
- * Same params and result as sg_conv2d_s8. */
+ * Same params and result as sg_conv2d_s8. Scratch: 8 * (W + C_out) bytes, W as above with
+ * K = C_in (two widened pixels and their sums; the DSP path's, reported on every core). */
 int32_t sg_conv2d_s8_1x1_scratch_size(const sg_conv2d_s8_params *p);
 sg_status sg_conv2d_s8_1x1(const sg_conv2d_s8_params *p,
                            const int8_t *input,
@@ -95,7 +98,9 @@ sg_status sg_dwconv2d_s8_3x3(const sg_dwconv2d_s8_params *p,
 
 /* ---- Fully connected --------------------------------------------------------------------
  * input [in] in_features; weights [in] out_features x in_features (row-major, torch layout);
- * output [out] out_features. rq.mult/shift have out_features entries (per-channel). */
+ * output [out] out_features. rq.mult/shift have out_features entries (per-channel).
+ * Bias is not folded. Scratch: 4 * (W + out_features) bytes, W = 2 * (in_features / 4) +
+ * in_features % 4 (the widened input and the sums of the DSP path; reported on every core). */
 typedef struct {
     int32_t in_features;
     int32_t out_features;

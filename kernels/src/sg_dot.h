@@ -211,10 +211,11 @@ static inline void sg_dsp_dot_1x4(const int32_t *x, const int8_t *w, int32_t k, 
     const int8_t *w3 = w2 + k;
     int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
     for (int32_t i = k >> 4; i > 0; --i) {
-        for (int32_t j = 0; j < 4; ++j) {
-            sg_dsp_step_1x4(x + 2 * j, w0 + 4 * j, w1 + 4 * j, w2 + 4 * j, w3 + 4 * j, &s0, &s1,
-                            &s2, &s3);
-        }
+        /* Written out: GCC -O2 (the firmware's level) does not unroll a j < 4 loop here. */
+        sg_dsp_step_1x4(x, w0, w1, w2, w3, &s0, &s1, &s2, &s3);
+        sg_dsp_step_1x4(x + 2, w0 + 4, w1 + 4, w2 + 4, w3 + 4, &s0, &s1, &s2, &s3);
+        sg_dsp_step_1x4(x + 4, w0 + 8, w1 + 8, w2 + 8, w3 + 8, &s0, &s1, &s2, &s3);
+        sg_dsp_step_1x4(x + 6, w0 + 12, w1 + 12, w2 + 12, w3 + 12, &s0, &s1, &s2, &s3);
         x += 8;
         w0 += 16;
         w1 += 16;
