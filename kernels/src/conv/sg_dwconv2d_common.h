@@ -215,6 +215,14 @@ typedef struct {
     int32_t act_max;
 } sg_dw_clamp;
 
+static inline sg_dw_clamp sg_dw_clamp_of(const sg_dwconv2d_s8_params *p)
+{
+    sg_dw_clamp clamp;
+    clamp.act_min = p->rq.act_min;
+    clamp.act_max = p->rq.act_max;
+    return clamp;
+}
+
 /* sg_requant_output(acc, ...) for acc2 = 2 * acc, under sg_dw_fast_ok. */
 static inline int8_t sg_dw_output(int32_t acc2, const sg_dw_channel *ch, sg_dw_clamp clamp,
                                   int full_range)

@@ -34,9 +34,7 @@ static inline void dw_channel_dsp(const sg_dw_plane *pl, const sg_dwconv2d_s8_pa
         w2[t] = (int16_t)(2 * p->weights[t * c_out + o]);
     }
     const sg_dw_channel ch = sg_dw_channel_at(p, o);
-    sg_dw_clamp clamp;
-    clamp.act_min = p->rq.act_min;
-    clamp.act_max = p->rq.act_max;
+    const sg_dw_clamp clamp = sg_dw_clamp_of(p);
 
     const int32_t plane_w = pl->plane_w;
     const int32_t tap_row = p->dil_h * plane_w;

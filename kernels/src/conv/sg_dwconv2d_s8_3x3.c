@@ -37,9 +37,7 @@ static inline void dw3x3_channel(const sg_dw_plane *pl, const sg_dwconv2d_s8_par
     const int32_t w_last01 = sg_pkhbt(2 * w[2 * channels], 2 * w[5 * channels], 16);
     const int32_t w_last2 = 2 * w[8 * channels];
     const sg_dw_channel ch = sg_dw_channel_at(p, c);
-    sg_dw_clamp clamp;
-    clamp.act_min = p->rq.act_min;
-    clamp.act_max = p->rq.act_max;
+    const sg_dw_clamp clamp = sg_dw_clamp_of(p);
 
     const int32_t plane_w = pl->plane_w;
     const int32_t row_step = p->stride_h * plane_w;
