@@ -31,7 +31,7 @@ from .ir import float_interp, interp
 from .ir.graph import Graph
 from .ir.serialize import load_graph, save_graph
 from .ir.verify import verify_graph
-from .lower.kernels import KernelSpec, in_place_ok, select_kernels
+from .lower.kernels import KernelSpec, dense_kernel, in_place_ok, select_kernels
 from .lower.sparse_select import choose_sparse, core_of, parse_mode
 from .passes.float_passes import (
     fold_batchnorm,
@@ -366,7 +366,12 @@ def int8_estimate(g: Graph) -> dict[str, Any]:
             "macs": macs(n), "params": params, "weight_bytes": wbytes,
             "activation_bytes": n.out.size,
         })
-    plan = plan_arena(graph_buffers(g, elem_bytes=1, in_place=in_place_ok))
+    scratch = {}
+    for n in g.nodes:
+        spec = dense_kernel(n)
+        if spec is not None:
+            scratch[n.name] = spec.scratch_bytes(n)
+    plan = plan_arena(graph_buffers(g, scratch, elem_bytes=1, in_place=in_place_ok))
     return {
         "name": g.name,
         "input_shape": list(g.input_torch_shape),

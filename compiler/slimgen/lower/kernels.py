@@ -155,8 +155,12 @@ def select_kernels(g: Graph) -> dict[str, KernelSpec]:
     return chosen
 
 
+def dense_kernel(n: Node) -> KernelSpec | None:
+    """The kernel select_kernels picks for ``n`` (None for ops without one); also usable on the
+    float graph, so analyze plans its int8 arena (scratch, in place) the way build will."""
+    return next((k for k in KERNELS if k.op == n.op and not k.sparse and k.applies(n)), None)
+
+
 def in_place_ok(n: Node) -> bool:
-    """Whether the kernel select_kernels would pick for ``n`` may write over an input; also
-    usable on the float graph (analyze plans its int8 arena the way build will)."""
-    spec = next((k for k in KERNELS if k.op == n.op and not k.sparse and k.applies(n)), None)
+    spec = dense_kernel(n)
     return spec is not None and spec.in_place_ok
