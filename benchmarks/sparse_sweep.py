@@ -3,9 +3,8 @@
     python3 benchmarks/sparse_sweep.py                      # m4, m7, m33; table + JSON + PNG
     python3 benchmarks/sparse_sweep.py --core m4 --layer fc640 --no-plot
 
-Layers (issue #7): FC 640->128, pointwise 1x1 64->64 on 25x5, and conv 3x3 16->16 on 32x32 (dense
-only: general convolution has no sparse kernel yet, so its row says so). Densities 100/50/30/20/
-10/5 % for unstructured and bsr1x4; N:4 runs at its own density (2:4 at 50 %, 1:4 at 25 %). Each
+Layers (issue #7): FC 640->128, pointwise 1x1 64->64 on 25x5, and conv 3x3 16->16 on 32x32 (the
+sparse convs run through im2col). Densities 100/50/30/20/10/5 % for unstructured and bsr1x4; N:4 runs at its own density (2:4 at 50 %, 1:4 at 25 %). Each
 point is one kernel call profiled in Unicorn (compiler/slimgen/profile/sparsebench.py): exact
 instructions, estimated cycles (zero-wait-state memory, see docs/profile.md), the weight bytes
 as stored, and a bit-exact check of the output against the reference. Writes
@@ -27,7 +26,7 @@ except ImportError:  # a source checkout without `pip install -e .`
     sys.path.insert(0, str(ROOT / "compiler"))
 
 from slimgen.profile.cores import get_core  # noqa: E402
-from slimgen.profile.kernelbench import SHAPES, make_case, run_case  # noqa: E402
+from slimgen.profile.kernelbench import SHAPES  # noqa: E402
 from slimgen.profile.sparsebench import (  # noqa: E402
     KERNELS_HELP,
     pruned_case,
@@ -45,12 +44,6 @@ def sweep(core_name: str, layer: str) -> list[dict]:
     core = get_core(core_name)
     shape = SHAPES[layer]
     rows = []
-    if layer == "conv3x3":
-        r = run_case(make_case(shape), core)
-        return [{"core": core_name, "layer": layer, "format": "dense", "kernel": r.kernel,
-                 "density": 1.0, "cycles": r.cycles.nominal, "instructions": r.instructions,
-                 "weight_bytes": shape.cout * shape.k * shape.k * shape.cin,
-                 "bit_exact": r.bit_exact, "note": "no sparse im2col kernel yet"}]
     points = [("dense", 1.0)] + [(f, d) for f in SWEPT for d in DENSITIES] + list(NM.items())
     for i, (fmt, d) in enumerate(points):
         r = run_sparse(pruned_case(shape, fmt, d, seed=i), fmt, core)

@@ -110,7 +110,7 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Replace a non-empty output folder.")
 @click.option("--sparse", default="off", show_default=True,
               type=click.Choice(["auto", "off", "unstructured", "bsr1x4", "nm2:4", "nm1:4"]),
-              help="Sparse kernels for fc and 1x1 layers: auto picks, per layer, the format "
+              help="Sparse kernels for fc and conv layers: auto picks, per layer, the format "
                    "with the lowest estimated cycles (dense when none pays); a format name "
                    "uses it wherever the weights fit. report.json says what and why.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
@@ -235,6 +235,9 @@ def _print_verify(res: dict[str, Any]) -> None:
 @click.option("--epochs", default=10, show_default=True, help="Fine-tuning epochs per pruning run.")
 @click.option("--prune-steps", default=10, show_default=True,
               help="Pruning updates of the Zhu & Gupta schedule.")
+@click.option("--freeze-bn", is_flag=True,
+              help="Prune/distil with BatchNorm on its running statistics (small or heavily "
+                   "augmented data: batch statistics would drift).")
 @click.option("--teacher", "teachers", multiple=True, type=click.Path(path_type=Path),
               help="Teacher model (repeatable: ensemble of averaged soft outputs).")
 @click.option("--teacher-weight", "teacher_weights", multiple=True, type=float,
@@ -258,7 +261,7 @@ def _print_verify(res: dict[str, Any]) -> None:
               help="Allow loading pickled nn.Modules (unpickling runs code from the file).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
 def compress(model: Path, data: str, out: Path, loss: str, pattern: str, sparsity: str,
-             scope: str, exclude: tuple[str, ...], epochs: int, prune_steps: int,
+             scope: str, exclude: tuple[str, ...], epochs: int, prune_steps: int, freeze_bn: bool,
              teachers: tuple[Path, ...], teacher_weights: tuple[float, ...],
              student: Path | None, temperature: float, alpha: float, distill_epochs: int,
              qat: bool, qat_epochs: int, lr: float, qat_lr: float, batch_size: int, seed: int,
@@ -275,7 +278,7 @@ def compress(model: Path, data: str, out: Path, loss: str, pattern: str, sparsit
                                "Pass e.g. --sparsity 0.8 or --sparsity 0.5,0.7,0.9.") from None
         opts = CompressOptions(
             data=data, out=out, loss=loss, pattern=pattern, sparsity=levels, scope=scope,
-            exclude=list(exclude), epochs=epochs, prune_steps=prune_steps,
+            exclude=list(exclude), epochs=epochs, prune_steps=prune_steps, freeze_bn=freeze_bn,
             teachers=list(teachers), teacher_weights=list(teacher_weights), student=student,
             temperature=temperature, alpha=alpha, distill_epochs=distill_epochs, qat=qat,
             qat_epochs=qat_epochs, lr=lr, qat_lr=qat_lr, batch_size=batch_size, seed=seed,
