@@ -44,11 +44,12 @@ DATA = REPO.parent / "shared" / "data"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from examples.mlperf_tiny import weights  # noqa: E402
-from examples.mlperf_tiny.evaluate import _int8_outputs  # noqa: E402
-from slimgen import api  # noqa: E402
-from slimgen.compress.model import load_working, set_training  # noqa: E402
-from tests.realdata import mlperf_data as md  # noqa: E402
+from slimgen import api
+from slimgen.compress.model import load_working, set_training
+
+from examples.mlperf_tiny import weights
+from examples.mlperf_tiny.evaluate import _int8_outputs
+from tests.realdata import mlperf_data as md
 
 RAW = {"ic": ("mlperf-tiny-ic", "ic01_v05_uint8.npz"),
        "kws": ("mlperf-tiny-kws", "kws01_mfcc_int8.npz"),
@@ -234,11 +235,13 @@ def run(a: argparse.Namespace) -> dict:
     tag = f"{part}_{a.pattern}{a.sparsity:g}_e{a.epochs}_s{a.seed}"
     if part == "ad" and a.ad_target != "dense":
         tag += f"_{a.ad_target}"
+    if a.freeze_bn:
+        tag += "_fbn"
     out = a.work / f"{tag}.pt2"
     cmd = ["slimgen", "compress", str(dense_pt2), "--data", "benchmarks.compress_mlperf:loaders",
            "-o", str(out), "--sparsity", str(a.sparsity), "--pattern", a.pattern, "--scope",
            a.scope, "--epochs", str(a.epochs), "--prune-steps", str(a.prune_steps), "--lr",
-           str(a.lr), "--seed", str(a.seed), "-q"]
+           str(a.lr), "--seed", str(a.seed), "-q"] + (["--freeze-bn"] if a.freeze_bn else [])
     if part == "ad":
         cmd += ["--loss", "mse"]
     else:
@@ -285,6 +288,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--split-seed", type=int, default=0)
     ap.add_argument("--ad-target", choices=["dense", "input"], default="dense",
                     help="AD: match the dense model's reconstruction, or reconstruct the input")
+    ap.add_argument("--freeze-bn", action="store_true",
+                    help="fine-tune with BatchNorm on its running statistics")
     ap.add_argument("--force", action="store_true", help="re-run compress over an existing output")
     return ap
 

@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import compress_mlperf  # noqa: E402
+import compress_mlperf
 
 RUNS = {  # part: (sparsity, pattern, fine-tuning epochs)
     "ad": (0.85, "unstructured", 40),

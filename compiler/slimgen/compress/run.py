@@ -42,6 +42,7 @@ class CompressOptions:
     exclude: list[str] = field(default_factory=list)
     epochs: int = 10  # fine-tuning epochs of each pruning run
     prune_steps: int = 10
+    freeze_bn: bool = False  # fine-tune with BatchNorm on its running statistics
     ramp: float = 0.66  # fraction of fine-tuning over which sparsity ramps up
     teachers: list[Path] = field(default_factory=list)
     teacher_weights: list[float] = field(default_factory=list)
@@ -223,7 +224,7 @@ def prune_run(gm: fx.GraphModule, data: Data, o: CompressOptions, pattern: Patte
     if o.epochs > 0:
         fit(gm, data.train, o.epochs, loss=o.loss, lr=o.lr, device=o.device, teachers=teachers,
             alpha=o.alpha, temperature=o.temperature, after_step=after, progress=progress,
-            name=f"prune {pattern} {sparsity:g}", seed=o.seed)
+            name=f"prune {pattern} {sparsity:g}", seed=o.seed, freeze_bn=o.freeze_bn)
     update(n_prune)  # the exact target, whatever the step count
     if pattern.kind == "channel":
         ch.shrink(gm, targets, state["keep"])
@@ -309,7 +310,7 @@ def compress(model: Path, o: CompressOptions) -> dict[str, Any]:
             rep["stages"].append(_measure("student before distillation", student, data, o))
             fit(student, data.train, o.distill_epochs or o.epochs, loss=o.loss, lr=o.lr,
                 device=o.device, teachers=teachers, alpha=o.alpha, temperature=o.temperature,
-                progress=progress, name="distill", seed=o.seed)
+                progress=progress, name="distill", seed=o.seed, freeze_bn=o.freeze_bn)
             gm = student
             rep["stages"].append(_measure("distilled", gm, data, o))
         if o.sparsity or pattern.kind == "n:m":
