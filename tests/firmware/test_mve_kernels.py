@@ -2,7 +2,7 @@
 reference. Nothing on the host can run MVE, so these models are built for the emulated
 mps3-an547 (QEMU 7.2 emulates MVE) and compared there: odd channel counts (tails of the 16-byte
 and 4-lane steps), one input channel, padding, strides, dilation, non-square kernels, 1x1 layers
-with fewer and more than four pixels, depthwise with ch_mult 1 (MVE) and 2 (portable fallback),
+with fewer and more pixels than a tile, depthwise with ch_mult 1 (MVE) and 2 (portable fallback),
 fc with K not a multiple of 16. The firmware's disassembly must contain the MVE instructions, so
 a dispatch that silently fell back to the DSP or portable path fails here."""
 
@@ -56,11 +56,20 @@ def odd_shapes() -> tuple[nn.Module, tuple[int, ...]]:
     return model, (1, 3, 10, 12)
 
 
+def tiny() -> tuple[nn.Module, tuple[int, ...]]:
+    """Two pixels: 1x1 and 3x3 conv below their tile sizes (the one-pixel paths), fc with K < 16."""
+    model = nn.Sequential(
+        nn.Conv2d(5, 7, 1), nn.ReLU(),
+        nn.Conv2d(7, 3, 3, 1, 1),
+        nn.Flatten(), nn.Linear(3 * 1 * 2, 4))
+    return model, (1, 5, 1, 2)
+
+
 def _random(seed: int):
     return lambda: random_model(seed)
 
 
-MODELS = {"conv_mix": conv_mix, "odd_shapes": odd_shapes,
+MODELS = {"conv_mix": conv_mix, "odd_shapes": odd_shapes, "tiny": tiny,
           **{f"random{s}": _random(s) for s in (1, 5, 11)}}
 
 

@@ -6,14 +6,16 @@
  * the taps read, so padding (never read) stays out of both. All arithmetic wraps modulo 2^32, so
  * the result is exact whenever the true accumulator fits int32 (which ref/ guarantees).
  *
- * Two shapes of inner loop, each sized to the register file: VMLADAVA and VADDVA accumulate only
- * into even general registers (r0, r2, ..., r12; lr holds the loop count), so a loop keeps at
- * most six accumulators without spilling.
- * - sg_mve_dot_1x2: one input row against two weight rows (fc; conv pixels at the border):
- *   per 32 MACs, 3 loads, 2 VMLADAVA, 2 VADDVA.
- * - sg_mve_dot_4x1: four input rows against one weight row (1x1 conv and conv: four output
- *   pixels share every weight load): per 64 MACs, 5 loads, 4 VMLADAVA. The loops around it
- *   run output channel by output channel, so the weight sum is taken once per channel.
+ * Three shapes of inner loop, each sized to the register file: VMLADAVA accumulates only into
+ * even general registers (r0, r2, ..., r12; lr holds the loop count), so a loop keeps at most six
+ * accumulators without spilling.
+ * - sg_mve_dot_1x2: one input row against two weight rows, with the rows' sums (fc; conv layers
+ *   with fewer than four output pixels): per 32 MACs, 3 loads, 2 VMLADAVA, 2 VADDVA.
+ * - sg_mve_dot_4x1: four input rows against one weight row (conv over im2col rows): per 64 MACs,
+ *   5 loads, 4 VMLADAVA.
+ * - sg_mve_dot_3x2: three input rows against two weight rows (1x1 conv): per 96 MACs, 5 loads,
+ *   6 VMLADAVA.
+ * The last two take the weight sums once per output channel, outside the pixel loop.
  * Lengths that are not a multiple of 16 end with one tail-predicated step (inactive lanes load
  * zero and add nothing).
  */
@@ -68,7 +70,7 @@ static inline sg_mve_acc1x2 sg_mve_dot_1x2(sg_mve_acc1x2 acc, const int8_t *x, c
 
 /* Dot products of four inputs (x, x + x_step, x + 2 x_step, x + 3 x_step) with one weight
  * row, added to acc. The row's sum is not taken here: it does not depend on the pixel, so
- * callers take it once per output channel (sg_mve_wsum, sg_mve_sum). tail says whether n may not
+ * callers take it once per output channel (sg_mve_sum). tail says whether n may not
  * be a multiple of 16; callers pass a constant, so the loop without a tail has no predicate. */
 typedef struct {
     int32_t a0, a1, a2, a3;
@@ -108,6 +110,116 @@ static inline sg_mve_acc4x1 sg_mve_dot_4x1(sg_mve_acc4x1 acc, const int8_t *x, i
     acc.a2 = a2;
     acc.a3 = a3;
     return acc;
+}
+
+/* Dot products of three inputs (x + j * x_step, j < 3) with two weight rows w0, w1, added to
+ * acc: six accumulators, the most the even registers hold beside the loop counter. Per 96 MACs,
+ * 5 loads and 6 VMLADAVA. tail: as in sg_mve_dot_4x1. */
+typedef struct {
+    int32_t a00, a10, a20; /* pixel j, channel 0 */
+    int32_t a01, a11, a21; /* pixel j, channel 1 */
+} sg_mve_acc3x2;
+
+static inline sg_mve_acc3x2 sg_mve_dot_3x2(sg_mve_acc3x2 acc, const int8_t *x, int32_t x_step,
+                                           const int8_t *w0, const int8_t *w1, int32_t n,
+                                           int tail)
+{
+    const int8_t *x0 = x, *x1 = x + x_step, *x2 = x + 2 * x_step;
+    int32_t a00 = acc.a00, a10 = acc.a10, a20 = acc.a20;
+    int32_t a01 = acc.a01, a11 = acc.a11, a21 = acc.a21;
+    for (int32_t i = n >> 4; i > 0; --i) {
+        const int8x16_t v0 = vld1q_s8(w0);
+        const int8x16_t v1 = vld1q_s8(w1);
+        const int8x16_t y0 = vld1q_s8(x0);
+        const int8x16_t y1 = vld1q_s8(x1);
+        const int8x16_t y2 = vld1q_s8(x2);
+        w0 += 16;
+        w1 += 16;
+        x0 += 16;
+        x1 += 16;
+        x2 += 16;
+        a00 = vmladavaq_s8(a00, y0, v0);
+        a10 = vmladavaq_s8(a10, y1, v0);
+        a20 = vmladavaq_s8(a20, y2, v0);
+        a01 = vmladavaq_s8(a01, y0, v1);
+        a11 = vmladavaq_s8(a11, y1, v1);
+        a21 = vmladavaq_s8(a21, y2, v1);
+    }
+    if (tail && (n & 15) != 0) {
+        const mve_pred16_t p = vctp8q((uint32_t)(n & 15));
+        const int8x16_t v0 = vldrbq_z_s8(w0, p);
+        const int8x16_t v1 = vldrbq_z_s8(w1, p);
+        const int8x16_t y0 = vldrbq_z_s8(x0, p);
+        const int8x16_t y1 = vldrbq_z_s8(x1, p);
+        const int8x16_t y2 = vldrbq_z_s8(x2, p);
+        a00 = vmladavaq_s8(a00, y0, v0);
+        a10 = vmladavaq_s8(a10, y1, v0);
+        a20 = vmladavaq_s8(a20, y2, v0);
+        a01 = vmladavaq_s8(a01, y0, v1);
+        a11 = vmladavaq_s8(a11, y1, v1);
+        a21 = vmladavaq_s8(a21, y2, v1);
+    }
+    acc.a00 = a00;
+    acc.a10 = a10;
+    acc.a20 = a20;
+    acc.a01 = a01;
+    acc.a11 = a11;
+    acc.a21 = a21;
+    return acc;
+}
+
+/* The requantized outputs of three pixels of one channel, stored at out + j * out_step. */
+static inline void sg_mve_store3(int32_t a0, int32_t a1, int32_t a2, const sg_mve_channel *ch,
+                                 const sg_mve_out_stage *st, int8_t *out, uint32x4_t out_offsets)
+{
+    int32x4_t acc = vdupq_n_s32(a0);
+    acc = vsetq_lane_s32(a1, acc, 1);
+    acc = vsetq_lane_s32(a2, acc, 2);
+    vstrbq_scatter_offset_p_s32(out, out_offsets, sg_mve_requant_channel(acc, ch, st),
+                                vctp32q(3u));
+}
+
+/* The constants of output channel o, acc0 given. */
+static inline sg_mve_channel sg_mve_rq_channel(const sg_requant *rq, int32_t o, int32_t acc0)
+{
+    sg_mve_channel ch;
+    ch.acc0 = acc0;
+    ch.mult = rq->mult[o];
+    ch.left = sg_max_s32(rq->shift[o], 0);
+    ch.right = sg_max_s32(-rq->shift[o], 0);
+    return ch;
+}
+
+/* Output channels o and o + 1 (o + 1 < channels, or o alone as the last of an odd count) of a
+ * run of n >= 3 rows of K int8 at x + j * x_step, three rows at a time; row j's outputs at
+ * out + j * out_step. acc0_c = bias + in_offset * sum(w) of channel o + c. A run that is not a
+ * multiple of 3 ends with a tile overlapping the one before (computed twice, identically). */
+static inline void sg_mve_run_pair(const int8_t *x, int32_t x_step, int32_t n, int32_t k,
+                                   const int8_t *weights, int32_t acc0_0, int32_t acc0_1,
+                                   int32_t o, int32_t channels, const sg_requant *rq,
+                                   const sg_mve_out_stage *st, int8_t *out, int32_t out_step,
+                                   int tail)
+{
+    const uint32x4_t out_offsets = vmulq_n_u32(vidupq_n_u32(0u, 1), (uint32_t)out_step);
+    const int pair = o + 1 < channels;
+    const int8_t *w0 = weights + o * k;
+    const int8_t *w1 = pair ? w0 + k : w0;
+    const sg_mve_channel c0 = sg_mve_rq_channel(rq, o, acc0_0);
+    const sg_mve_channel c1 = sg_mve_rq_channel(rq, pair ? o + 1 : o, acc0_1);
+    int32_t j = 0;
+    for (;;) {
+        sg_mve_acc3x2 a = {c0.acc0, c0.acc0, c0.acc0, c1.acc0, c1.acc0, c1.acc0};
+        a = sg_mve_dot_3x2(a, x + j * x_step, x_step, w0, w1, k, tail);
+        int8_t *outj = out + j * out_step + o;
+        sg_mve_store3(a.a00, a.a10, a.a20, &c0, st, outj, out_offsets);
+        if (pair) {
+            sg_mve_store3(a.a01, a.a11, a.a21, &c1, st, outj + 1, out_offsets);
+        }
+        if (j == n - 3) {
+            break;
+        }
+        j = sg_min_s32(j + 3, n - 3);
+    }
 }
 
 /* sum(w[i]), i < n. */
@@ -183,51 +295,6 @@ static inline void sg_mve_pixel(const int8_t *x, const sg_mve_taps *t, const int
     }
 }
 
-/* The sum of the weights one output channel's taps read. */
-static inline int32_t sg_mve_wsum(const sg_mve_taps *t, const int8_t *w)
-{
-    int32_t s = 0;
-    for (int32_t r = 0; r < t->rows; ++r) {
-        for (int32_t c = 0; c < t->cols; ++c) {
-            s = sg_mve_sum(s, w + r * t->w_row + c * t->w_col, t->len);
-        }
-    }
-    return s;
-}
-
-/* One output channel of a run of n >= 4 output pixels whose taps start at x + j * x_step, all
- * with the same taps t (full windows), output j at out + j * out_step. Four pixels at a time share
- * every weight load; a run that is not a multiple of 4 ends with a tile that overlaps the one
- * before (those outputs are computed twice, identically). tail: as in sg_mve_dot_4x1. */
-static inline void sg_mve_run_channel(const int8_t *x, int32_t x_step, int32_t n,
-                                      const sg_mve_taps *t, const int8_t *w,
-                                      const sg_mve_channel *ch, const sg_mve_out_stage *st,
-                                      int8_t *out, int32_t out_step, int tail)
-{
-    const uint32x4_t out_offsets = vmulq_n_u32(vidupq_n_u32(0u, 1), (uint32_t)out_step);
-    int32_t j = 0;
-    for (;;) {
-        const int8_t *xj = x + j * x_step;
-        sg_mve_acc4x1 a = {ch->acc0, ch->acc0, ch->acc0, ch->acc0};
-        for (int32_t r = 0; r < t->rows; ++r) {
-            for (int32_t c = 0; c < t->cols; ++c) {
-                a = sg_mve_dot_4x1(a, xj + r * t->x_row + c * t->x_col, x_step,
-                                   w + r * t->w_row + c * t->w_col, t->len, tail);
-            }
-        }
-        int32x4_t acc = vdupq_n_s32(a.a0);
-        acc = vsetq_lane_s32(a.a1, acc, 1);
-        acc = vsetq_lane_s32(a.a2, acc, 2);
-        acc = vsetq_lane_s32(a.a3, acc, 3);
-        vstrbq_scatter_offset_s32(out + j * out_step, out_offsets,
-                                  sg_mve_requant_channel(acc, ch, st));
-        if (j == n - 4) {
-            break;
-        }
-        j = sg_min_s32(j + 4, n - 4);
-    }
-}
-
 /* Four rows of K int8 at x + j * x_step (j < 4) times every output channel's K weights: output
  * pixel j, channel o at out + j * out_step + o. Rows are complete (padding already holds the
  * input zero point), so acc0[o] = bias + in_offset * sum(w) over the whole filter. */
@@ -241,31 +308,13 @@ static inline void sg_mve_tile4_all(const int8_t *x, int32_t x_step, int32_t k,
     for (int32_t o = 0; o < channels; ++o, w += k) {
         sg_mve_acc4x1 a = {acc0[o], acc0[o], acc0[o], acc0[o]};
         a = sg_mve_dot_4x1(a, x, x_step, w, k, tail);
-        sg_mve_channel ch;
-        ch.mult = rq->mult[o];
-        ch.left = sg_max_s32(rq->shift[o], 0);
-        ch.right = sg_max_s32(-rq->shift[o], 0);
+        const sg_mve_channel ch = sg_mve_rq_channel(rq, o, acc0[o]);
         int32x4_t acc = vdupq_n_s32(a.a0);
         acc = vsetq_lane_s32(a.a1, acc, 1);
         acc = vsetq_lane_s32(a.a2, acc, 2);
         acc = vsetq_lane_s32(a.a3, acc, 3);
         vstrbq_scatter_offset_s32(out + o, out_offsets, sg_mve_requant_channel(acc, &ch, st));
     }
-}
-
-/* The constants of output channel o whose taps t read the weights at w. */
-static inline sg_mve_channel sg_mve_channel_of(const sg_mve_taps *t, const int8_t *w,
-                                               const int32_t *bias, const sg_requant *rq,
-                                               int32_t o)
-{
-    sg_mve_channel ch;
-    const uint32_t b = (uint32_t)(bias != NULL ? bias[o] : 0) +
-                       (uint32_t)sg_mve_wsum(t, w) * (uint32_t)rq->in_offset;
-    ch.acc0 = sg_wrap_s32(b);
-    ch.mult = rq->mult[o];
-    ch.left = sg_max_s32(rq->shift[o], 0);
-    ch.right = sg_max_s32(-rq->shift[o], 0);
-    return ch;
 }
 
 #endif /* SG_HAS_MVE */
