@@ -11,6 +11,14 @@
  * in registers across all its pixels. Copying costs a few instructions per input element, and
  * reading one channel of NHWC is a strided walk, but both are paid once per element instead of
  * once per tap, and no pixel needs border code. */
+/* GCC's first (pre-register-allocation) scheduling pass hoists the window loads of a pixel pair
+ * ahead of their multiplies, which needs more registers than the loop has, and spills; without
+ * it the loop keeps its constants in registers. GCC on DSP targets only. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__ARM_FEATURE_DSP) &&                     \
+    !defined(SG_EMULATE_DSP)
+#pragma GCC optimize("no-schedule-insns")
+#endif
+
 #include "sg_kernels.h"
 
 #include "../mve/sg_dwconv2d_s8_mve.h"
