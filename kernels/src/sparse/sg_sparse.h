@@ -24,7 +24,19 @@
 
 #include "../sg_arch.h"
 #include "../sg_common.h"
+#include "../sg_dot.h"
 #include "../sg_requant.h"
+
+/* The output stage: sg_requant_output, or on DSP cores the dense kernels' shorter equivalent
+ * (sg_dot.h sg_dsp_requant: SMULL rounding, QADD + SSAT), bit-identical. */
+static inline int8_t sg_sparse_out(int32_t acc, const sg_requant *rq, int32_t r)
+{
+#if SG_HAS_DSP
+    return sg_dsp_requant(acc, rq->mult[r], rq->shift[r], sg_dsp_out_stage_of(rq));
+#else
+    return sg_requant_output(acc, rq, r);
+#endif
+}
 
 static inline int32_t sg_bias_or_zero(const int32_t *bias, int32_t r)
 {
@@ -102,7 +114,7 @@ static inline void sg_csr8_rows_1(const sg_csr8_s8 *w, const int8_t *x, const in
             xp += *d++;
             acc += (int32_t)*xp * (int32_t)*v++;
         }
-        out[r] = sg_requant_output(acc, rq, r);
+        out[r] = sg_sparse_out(acc, rq, r);
     }
 }
 
@@ -123,8 +135,8 @@ static inline void sg_csr8_rows_2(const sg_csr8_s8 *w, const int8_t *x0, int32_t
             acc0 += (int32_t)xp[0] * wv;
             acc1 += (int32_t)xp[x1_off] * wv;
         }
-        out0[r] = sg_requant_output(acc0, rq, r);
-        out1[r] = sg_requant_output(acc1, rq, r);
+        out0[r] = sg_sparse_out(acc0, rq, r);
+        out1[r] = sg_sparse_out(acc1, rq, r);
     }
 }
 
@@ -151,10 +163,10 @@ static inline void sg_csr8_rows_4(const sg_csr8_s8 *w, const int8_t *x0, int32_t
             acc2 += (int32_t)xp[step2] * wv;
             acc3 += (int32_t)xp[step3] * wv;
         }
-        out0[r] = sg_requant_output(acc0, rq, r);
-        out0[out_step + r] = sg_requant_output(acc1, rq, r);
-        out0[2 * out_step + r] = sg_requant_output(acc2, rq, r);
-        out0[3 * out_step + r] = sg_requant_output(acc3, rq, r);
+        out0[r] = sg_sparse_out(acc0, rq, r);
+        out0[out_step + r] = sg_sparse_out(acc1, rq, r);
+        out0[2 * out_step + r] = sg_sparse_out(acc2, rq, r);
+        out0[3 * out_step + r] = sg_sparse_out(acc3, rq, r);
     }
 }
 
@@ -209,7 +221,7 @@ static inline void sg_bsr1x4_rows_1(const sg_bsr1x4_s8 *w, const int8_t *x, cons
 #endif
             v += 4;
         }
-        out[r] = sg_requant_output(acc, rq, r);
+        out[r] = sg_sparse_out(acc, rq, r);
     }
 }
 
@@ -241,8 +253,8 @@ static inline void sg_bsr1x4_rows_2(const sg_bsr1x4_s8 *w, const int8_t *x0, int
 #endif
             v += 4;
         }
-        out0[r] = sg_requant_output(acc0, rq, r);
-        out1[r] = sg_requant_output(acc1, rq, r);
+        out0[r] = sg_sparse_out(acc0, rq, r);
+        out1[r] = sg_sparse_out(acc1, rq, r);
     }
 }
 
@@ -287,10 +299,10 @@ static inline void sg_bsr1x4_rows_4(const sg_bsr1x4_s8 *w, const int8_t *x0, int
 #endif
             v += 4;
         }
-        out0[r] = sg_requant_output(acc0, rq, r);
-        out0[out_step + r] = sg_requant_output(acc1, rq, r);
-        out0[2 * out_step + r] = sg_requant_output(acc2, rq, r);
-        out0[3 * out_step + r] = sg_requant_output(acc3, rq, r);
+        out0[r] = sg_sparse_out(acc0, rq, r);
+        out0[out_step + r] = sg_sparse_out(acc1, rq, r);
+        out0[2 * out_step + r] = sg_sparse_out(acc2, rq, r);
+        out0[3 * out_step + r] = sg_sparse_out(acc3, rq, r);
     }
 }
 
@@ -342,7 +354,7 @@ static inline void sg_nm4_rows_1(const sg_nm4_s8 *w, const int8_t *x, const int3
                 acc += (int32_t)xg[g + (int32_t)((b >> (2 * j)) & 3u)] * *v++;
             }
         }
-        out[r] = sg_requant_output(acc, rq, r);
+        out[r] = sg_sparse_out(acc, rq, r);
     }
 }
 
@@ -381,8 +393,8 @@ static inline void sg_nm4_rows_2(const sg_nm4_s8 *w, const int8_t *x0, int32_t x
                 acc1 += (int32_t)p[x1_off] * *v++;
             }
         }
-        out0[r] = sg_requant_output(acc0, rq, r);
-        out1[r] = sg_requant_output(acc1, rq, r);
+        out0[r] = sg_sparse_out(acc0, rq, r);
+        out1[r] = sg_sparse_out(acc1, rq, r);
     }
 }
 
