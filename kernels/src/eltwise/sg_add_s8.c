@@ -2,6 +2,7 @@
  * Reference: compiler/slimgen/ref/eltwise.py add(). */
 #include "sg_kernels.h"
 
+#include "../sg_arch.h"
 #include "../sg_requant.h"
 
 int32_t sg_add_s8_scratch_size(const sg_add_s8_params *p)
@@ -51,6 +52,71 @@ static void add_portable(const sg_add_s8_params *p, const int8_t *input1, const 
     }
 }
 
+#if SG_HAS_DSP
+/* DSP path: the same three roundings with SMMULR. For a = (x + offset) << left_shift,
+ * |a| <= 255 * 2^22 < 2^30, so 2a fits and SMMULR(2a, mult) = (2a * mult + 2^31) >> 32 is
+ * exactly gemmlowp's rounding doubling high multiply (a * mult + 2^30) >> 31 (mult < 2^31, so
+ * never the one saturating case). With shift <= -1 (rs >= 1) the rounding right shift, ties away
+ * from zero, is (y + 2^(rs - 1) + (y < 0 ? -1 : 0)) >> rs, and |y| < 2^30 keeps the add in
+ * range. Each scaled input is then below 2^29 in magnitude, their sum below 2^30, and the output
+ * stage is the same again. TFLite's ADD quantization always gives input shifts <= -1 (the input
+ * multipliers are at most 1/2) and an output shift near -20; a layer outside that (any shift
+ * >= 0) runs the portable loop. About 25 instructions per element instead of about 110. */
+typedef struct {
+    int32_t offset;
+    int32_t shift; /* left_shift + 1: the doubling for SMMULR folded in */
+    int32_t mult;
+    int32_t round; /* 2^(rs - 1) */
+    int32_t rshift;
+} add_stage;
+
+static add_stage add_stage_of(int32_t offset, int32_t left_shift, int32_t mult, int32_t shift)
+{
+    add_stage st;
+    st.offset = offset;
+    st.shift = left_shift + 1;
+    st.mult = mult;
+    st.rshift = -shift;
+    st.round = (int32_t)(1u << (st.rshift - 1));
+    return st;
+}
+
+static inline int32_t add_round(int32_t y, const add_stage *st)
+{
+    return (y + st->round + (y >> 31)) >> st->rshift;
+}
+
+static inline int32_t add_scaled_input_dsp(int8_t x, const add_stage *st)
+{
+    return add_round(sg_smmulr(((int32_t)x + st->offset) * (1 << st->shift), st->mult), st);
+}
+
+static inline void add_dsp_loop(const sg_add_s8_params *p, const int8_t *input1,
+                                const int8_t *input2, int8_t *output, int full_range)
+{
+    const add_stage in1 = add_stage_of(p->in1_offset, p->left_shift, p->in1_mult, p->in1_shift);
+    const add_stage in2 = add_stage_of(p->in2_offset, p->left_shift, p->in2_mult, p->in2_shift);
+    const add_stage out = add_stage_of(0, 0, p->out_mult, p->out_shift);
+    const int32_t out_offset = p->out_offset, act_min = p->act_min, act_max = p->act_max;
+    for (int32_t i = 0; i < p->size; ++i) {
+        const int32_t sum = add_scaled_input_dsp(input1[i], &in1) +
+                            add_scaled_input_dsp(input2[i], &in2);
+        const int32_t v = add_round(sg_smmulr(2 * sum, out.mult), &out) + out_offset;
+        output[i] = (int8_t)(full_range ? sg_ssat8(v) : sg_clamp_to_s8(v, act_min, act_max));
+    }
+}
+
+static void add_dsp(const sg_add_s8_params *p, const int8_t *input1, const int8_t *input2,
+                    int8_t *output)
+{
+    if (p->act_min == -128 && p->act_max == 127) {
+        add_dsp_loop(p, input1, input2, output, 1);
+    } else {
+        add_dsp_loop(p, input1, input2, output, 0);
+    }
+}
+#endif /* SG_HAS_DSP */
+
 sg_status sg_add_s8(const sg_add_s8_params *p,
                     const int8_t *input1,
                     const int8_t *input2,
@@ -60,6 +126,12 @@ sg_status sg_add_s8(const sg_add_s8_params *p,
     SG_TRY(add_check(p, input1, input2, output));
     SG_REQUIRE(sg_scratch_ok(scratch, sg_add_s8_scratch_size(p)), SG_ERR_SCRATCH);
 
+#if SG_HAS_DSP
+    if (p->in1_shift <= -1 && p->in2_shift <= -1 && p->out_shift <= -1) {
+        add_dsp(p, input1, input2, output);
+        return SG_OK;
+    }
+#endif
     add_portable(p, input1, input2, output);
     return SG_OK;
 }
