@@ -100,13 +100,18 @@ sg_status sg_dwconv2d_s8_3x3(const sg_dwconv2d_s8_params *p,
  * input [in] in_features; weights [in] out_features x in_features (row-major, torch layout);
  * output [out] out_features. rq.mult/shift have out_features entries (per-channel).
  * Bias is not folded. Scratch: 4 * (W + out_features) bytes, W = 2 * (in_features / 4) +
- * in_features % 4 (the widened input and the sums of the DSP path; reported on every core). */
+ * in_features % 4 (the widened input and the sums of the DSP path; reported on every core).
+ * folded_bias [in] [out_features] bias[o] + rq.in_offset * sum(weights[o]) modulo 2^32, or NULL:
+ * the input-offset term precomputed at build time (TFLite Micro computes it at prepare time).
+ * Only the Helium (MVE) path reads it, and it must hold exactly that value; the other paths, and
+ * the MVE path when it is NULL, compute the same sum themselves. */
 typedef struct {
     int32_t in_features;
     int32_t out_features;
     const int8_t *weights;
     const int32_t *bias; /* [out_features] or NULL */
     sg_requant rq;
+    const int32_t *folded_bias; /* [out_features] or NULL; see above */
 } sg_fc_s8_params;
 
 int32_t sg_fc_s8_scratch_size(const sg_fc_s8_params *p);

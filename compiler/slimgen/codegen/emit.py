@@ -100,6 +100,16 @@ class _Emitter:
         return (self.array(n, "w", "int8_t", w.data, f"weights int8 {layout} {w.shape}"),
                 self.array(n, "b", "int32_t", b.data, "bias int32"))
 
+    def folded_bias(self, n: Node) -> str:
+        """bias + in_offset * sum(w) per output row, modulo 2**32 as the kernel adds: the term the
+        Helium fc path would otherwise recompute on every call (sg_kernels.h)."""
+        w, b = n.inputs[1], n.inputs[2]
+        assert w is not None and b is not None and w.data is not None and b.data is not None
+        rows = w.data.astype(np.int64).reshape(w.data.shape[0], -1).sum(axis=1)
+        folded = (b.data.astype(np.int64) + n.attrs.rq.in_offset * rows) & 0xFFFFFFFF
+        folded = np.where(folded >= 1 << 31, folded - (1 << 32), folded).astype(np.int32)
+        return self.array(n, "fb", "int32_t", folded, "bias + in_offset * sum(w), for Helium")
+
     def callsite(self, idx: int, n: Node) -> CallSite:
         spec = self.kernels[n.name]
         a = n.attrs
@@ -132,7 +142,8 @@ class _Emitter:
         elif n.op == "fc":
             w, b = self.weights(n)
             fields = [("in_features", str(x.size)), ("out_features", str(out.size)),
-                      ("weights", w), ("bias", b), ("rq", self.requant_fields(n))]
+                      ("weights", w), ("bias", b), ("rq", self.requant_fields(n)),
+                      ("folded_bias", self.folded_bias(n))]
             ptype = "sg_fc_s8_params"
             comment += f"  {x.size}->{out.size}"
         elif n.op in ("maxpool", "avgpool"):
