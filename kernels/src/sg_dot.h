@@ -200,16 +200,23 @@ static inline void sg_dsp_step_1x4(const int32_t *x, const int8_t *w0, const int
     *s3 = sg_dsp_mac4(xe, xo, w3, *s3);
 }
 
-/* acc[r] += dot(x, w + r * k) for the 4 weight rows r < 4; x widened by sg_dsp_widen. The loop
- * does 16 taps per iteration, with immediate offsets from one pointer per row, to cut its
- * pointer and branch overhead to a quarter. */
-static inline void sg_dsp_dot_1x4(const int32_t *x, const int8_t *w, int32_t k, int32_t acc[4])
+/* acc[r] = bias[r] (0 if bias is NULL) + dot(x, w + r * k) for the 4 weight rows r < 4; x
+ * widened by sg_dsp_widen. The loop does 16 taps per iteration, with immediate offsets from one
+ * pointer per row, to cut its pointer and branch overhead to a quarter. */
+static inline void sg_dsp_dot_1x4(const int32_t *x, const int8_t *w, int32_t k,
+                                  const int32_t *bias, int32_t acc[4])
 {
     const int8_t *w0 = w;
     const int8_t *w1 = w0 + k;
     const int8_t *w2 = w1 + k;
     const int8_t *w3 = w2 + k;
-    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    if (bias != NULL) {
+        s0 = bias[0];
+        s1 = bias[1];
+        s2 = bias[2];
+        s3 = bias[3];
+    }
     for (int32_t i = k >> 4; i > 0; --i) {
         /* Written out: GCC -O2 (the firmware's level) does not unroll a j < 4 loop here. */
         sg_dsp_step_1x4(x, w0, w1, w2, w3, &s0, &s1, &s2, &s3);
@@ -351,15 +358,10 @@ static inline void sg_dsp_mat_1xn(const int32_t *x, const int8_t *w, const int32
     int32_t *a = acc;
     const int8_t *const w_quads_end = w + (n & ~3) * k;
     for (; w != w_quads_end; w += 4 * k, a += 4) {
-        a[0] = a[1] = a[2] = a[3] = 0;
+        sg_dsp_dot_1x4(x, w, k, bias, a);
         if (bias != NULL) {
-            a[0] = bias[0];
-            a[1] = bias[1];
-            a[2] = bias[2];
-            a[3] = bias[3];
             bias += 4;
         }
-        sg_dsp_dot_1x4(x, w, k, a);
     }
     for (int32_t r = 0; r < (n & 3); ++r, w += k) {
         a[r] = sg_dsp_dot_1x1(x, w, k, bias != NULL ? bias[r] : 0);
