@@ -87,9 +87,14 @@ static inline int32_t sg_csr8_quad_dsp(const int8_t **xp, const uint8_t *d, cons
 }
 #endif
 
-static inline void sg_csr8_rows_1(const sg_csr8_s8 *w, const int8_t *x, const int32_t *bias,
-                                  const sg_requant *rq, int8_t *out)
+static inline void sg_csr8_rows_1(const sg_csr8_s8 *wp, const int8_t *x, const int32_t *bias,
+                                  const sg_requant *rqp, int8_t *out)
 {
+    /* By value: the int8 output stores may alias anything, and would force reloads. */
+    const sg_csr8_s8 wl = *wp;
+    const sg_requant rql = *rqp;
+    const sg_csr8_s8 *w = &wl;
+    const sg_requant *rq = &rql;
     const uint8_t *d = w->delta;
     const int8_t *v = w->values;
     for (int32_t r = 0; r < w->rows; ++r) {
@@ -119,10 +124,15 @@ static inline void sg_csr8_rows_1(const sg_csr8_s8 *w, const int8_t *x, const in
 }
 
 /* Pixels x0 and x1 = x0 + x1_off (the same column of the next pixel). */
-static inline void sg_csr8_rows_2(const sg_csr8_s8 *w, const int8_t *x0, int32_t x1_off,
-                                  const int32_t *bias, const sg_requant *rq, int8_t *out0,
+static inline void sg_csr8_rows_2(const sg_csr8_s8 *wp, const int8_t *x0, int32_t x1_off,
+                                  const int32_t *bias, const sg_requant *rqp, int8_t *out0,
                                   int8_t *out1)
 {
+    /* By value: the int8 output stores may alias anything, and would force reloads. */
+    const sg_csr8_s8 wl = *wp;
+    const sg_requant rql = *rqp;
+    const sg_csr8_s8 *w = &wl;
+    const sg_requant *rq = &rql;
     const uint8_t *d = w->delta;
     const int8_t *v = w->values;
     for (int32_t r = 0; r < w->rows; ++r) {
@@ -141,10 +151,15 @@ static inline void sg_csr8_rows_2(const sg_csr8_s8 *w, const int8_t *x0, int32_t
 }
 
 /* Four pixels x0 + k * step per pass (see sg_bsr1x4_rows_4). */
-static inline void sg_csr8_rows_4(const sg_csr8_s8 *w, const int8_t *x0, int32_t step,
-                                  const int32_t *bias, const sg_requant *rq, int8_t *out0,
+static inline void sg_csr8_rows_4(const sg_csr8_s8 *wp, const int8_t *x0, int32_t step,
+                                  const int32_t *bias, const sg_requant *rqp, int8_t *out0,
                                   int32_t out_step)
 {
+    /* By value: the int8 output stores may alias anything, and would force reloads. */
+    const sg_csr8_s8 wl = *wp;
+    const sg_requant rql = *rqp;
+    const sg_csr8_s8 *w = &wl;
+    const sg_requant *rq = &rql;
     const uint8_t *d = w->delta;
     const int8_t *v = w->values;
     const int32_t step2 = 2 * step;
@@ -187,9 +202,14 @@ static inline int32_t sg_block4_c(const int8_t *xb, const int8_t *v, int32_t acc
            (int32_t)xb[3] * v[3];
 }
 
-static inline void sg_bsr1x4_rows_1(const sg_bsr1x4_s8 *w, const int8_t *x, const int32_t *bias,
-                                    const sg_requant *rq, int8_t *out)
+static inline void sg_bsr1x4_rows_1(const sg_bsr1x4_s8 *wp, const int8_t *x, const int32_t *bias,
+                                    const sg_requant *rqp, int8_t *out)
 {
+    /* By value: the int8 output stores may alias anything, and would force reloads. */
+    const sg_bsr1x4_s8 wl = *wp;
+    const sg_requant rql = *rqp;
+    const sg_bsr1x4_s8 *w = &wl;
+    const sg_requant *rq = &rql;
     const uint16_t *col = w->block_col;
     const int8_t *v = w->values;
     for (int32_t r = 0; r < w->rows; ++r) {
@@ -225,10 +245,15 @@ static inline void sg_bsr1x4_rows_1(const sg_bsr1x4_s8 *w, const int8_t *x, cons
     }
 }
 
-static inline void sg_bsr1x4_rows_2(const sg_bsr1x4_s8 *w, const int8_t *x0, int32_t x1_off,
-                                    const int32_t *bias, const sg_requant *rq, int8_t *out0,
+static inline void sg_bsr1x4_rows_2(const sg_bsr1x4_s8 *wp, const int8_t *x0, int32_t x1_off,
+                                    const int32_t *bias, const sg_requant *rqp, int8_t *out0,
                                     int8_t *out1)
 {
+    /* By value: the int8 output stores may alias anything, and would force reloads. */
+    const sg_bsr1x4_s8 wl = *wp;
+    const sg_requant rql = *rqp;
+    const sg_bsr1x4_s8 *w = &wl;
+    const sg_requant *rq = &rql;
     const uint16_t *col = w->block_col;
     const int8_t *v = w->values;
     for (int32_t r = 0; r < w->rows; ++r) {
@@ -260,10 +285,15 @@ static inline void sg_bsr1x4_rows_2(const sg_bsr1x4_s8 *w, const int8_t *x0, int
 
 /* Four pixels x0 + k * step (k = 0..3) per pass: the block's weights are loaded and extended
  * once for four outputs, and the row's loop overhead is shared by four requantizations. */
-static inline void sg_bsr1x4_rows_4(const sg_bsr1x4_s8 *w, const int8_t *x0, int32_t step,
-                                    const int32_t *bias, const sg_requant *rq, int8_t *out0,
+static inline void sg_bsr1x4_rows_4(const sg_bsr1x4_s8 *wp, const int8_t *x0, int32_t step,
+                                    const int32_t *bias, const sg_requant *rqp, int8_t *out0,
                                     int32_t out_step)
 {
+    /* By value: the int8 output stores may alias anything, and would force reloads. */
+    const sg_bsr1x4_s8 wl = *wp;
+    const sg_requant rql = *rqp;
+    const sg_bsr1x4_s8 *w = &wl;
+    const sg_requant *rq = &rql;
     const uint16_t *col = w->block_col;
     const int8_t *v = w->values;
     const int32_t step2 = 2 * step;
@@ -325,9 +355,14 @@ static inline int32_t sg_nm4_entries_per_row(const sg_nm4_s8 *w)
     return ((w->cols + 3) / 4) * w->n;
 }
 
-static inline void sg_nm4_rows_1(const sg_nm4_s8 *w, const int8_t *x, const int32_t *bias,
-                                 const sg_requant *rq, int8_t *out)
+static inline void sg_nm4_rows_1(const sg_nm4_s8 *wp, const int8_t *x, const int32_t *bias,
+                                 const sg_requant *rqp, int8_t *out)
 {
+    /* By value: the int8 output stores may alias anything, and would force reloads. */
+    const sg_nm4_s8 wl = *wp;
+    const sg_requant rql = *rqp;
+    const sg_nm4_s8 *w = &wl;
+    const sg_requant *rq = &rql;
     const sg_nm4_layout L = sg_nm4_layout_of(w->n);
     const int32_t entries = sg_nm4_entries_per_row(w);
     const int32_t full = entries / 4;
@@ -358,10 +393,15 @@ static inline void sg_nm4_rows_1(const sg_nm4_s8 *w, const int8_t *x, const int3
     }
 }
 
-static inline void sg_nm4_rows_2(const sg_nm4_s8 *w, const int8_t *x0, int32_t x1_off,
-                                 const int32_t *bias, const sg_requant *rq, int8_t *out0,
+static inline void sg_nm4_rows_2(const sg_nm4_s8 *wp, const int8_t *x0, int32_t x1_off,
+                                 const int32_t *bias, const sg_requant *rqp, int8_t *out0,
                                  int8_t *out1)
 {
+    /* By value: the int8 output stores may alias anything, and would force reloads. */
+    const sg_nm4_s8 wl = *wp;
+    const sg_requant rql = *rqp;
+    const sg_nm4_s8 *w = &wl;
+    const sg_requant *rq = &rql;
     const sg_nm4_layout L = sg_nm4_layout_of(w->n);
     const int32_t entries = sg_nm4_entries_per_row(w);
     const int32_t full = entries / 4;
