@@ -215,3 +215,20 @@ def test_sparse_conv_checks_scratch_and_shapes(sgk) -> None:
     for bad in ({"filter": {"c": 5}}, {"w": {"cols": 35}}, {"out": {"c": 4}}, {"stride_h": 0}):
         assert status_of(call_sparse_conv, sgk, "bsr1x4", x, w, win, None, rq,
                          overrides=bad) == SG_ERR_ARG
+
+
+@KERNEL_SETTINGS
+@given(kh=st.integers(1, 7), kw=st.integers(1, 7), c_in=st.integers(1, 700),
+       fmt=st.sampled_from(sorted(C_NAME)))
+def test_sparse_conv_scratch_mirror(sgk, kh: int, kw: int, c_in: int, fmt: str) -> None:
+    """lower/kernels.py plans the scratch the C asks for (4 im2col rows)."""
+    from types import SimpleNamespace
+
+    from slimgen.lower.kernels import KERNELS
+
+    name = f"sg_conv2d_s8_{C_NAME[fmt]}"
+    spec = next(k for k in KERNELS if k.name == name and k.sparse == fmt)
+    node = SimpleNamespace(attrs=SimpleNamespace(kernel=(kh, kw)),
+                           x=SimpleNamespace(shape=(9, 9, c_in)))
+    p = sgk.ffi.new(f"{name}_params *", {"filter": {"n": 3, "h": kh, "w": kw, "c": c_in}})
+    assert getattr(sgk.lib, f"{name}_scratch_size")(p) == spec.scratch_bytes(node)
