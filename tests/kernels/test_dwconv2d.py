@@ -214,6 +214,9 @@ DW3X3_EDGE_CASES = {
     **{f"channels_{c}": (lambda c=c: make_3x3_case((6, 5), channels=c, seed=c))
        for c in (1, 3, 4, 5, 64, 67)},
     "kws_25x5_64": lambda: make_3x3_case((25, 5), channels=64, seed=11),
+    # planes above 1024 halfwords: one plane at a time instead of two channels together
+    "large_plane_odd_channels": lambda: make_3x3_case((40, 33), channels=3, seed=26),
+    "large_plane_stride_2": lambda: make_3x3_case((64, 63), (2, 2), channels=2, seed=27),
     "stride_2_odd_size": lambda: make_3x3_case((7, 9), (2, 2), seed=12),
     "stride_2_tf_same_pad": lambda: make_3x3_case((8, 8), (2, 2), (0, 0, 1, 1), seed=13),
     "stride_2_1_mixed": lambda: make_3x3_case((5, 6), (2, 1), (1, 0, 1, 2), seed=14),

@@ -76,9 +76,12 @@ def conv_1x1_scratch(c_in: int, c_out: int) -> int:
 
 
 def dw3x3_scratch(out_h: int, out_w: int, stride_h: int, stride_w: int) -> int:
-    """sg_dwconv2d_s8_3x3: one channel's padded int16 plane, plus a halfword, 4-byte rounded."""
+    """sg_dwconv2d_s8_3x3: padded int16 planes (two if one holds at most 1024 halfwords, the
+    second 4-byte aligned), plus a halfword, 4-byte rounded."""
     plane = ((out_h - 1) * stride_h + 3) * ((out_w - 1) * stride_w + 3)
-    return _scratch((2 * plane + 2 + 3) // 4 * 4)
+    stride = (plane + 1) // 2 * 2
+    planes = 2 if plane <= 1024 else 1
+    return _scratch((2 * (planes * stride + 1) + 3) // 4 * 4)
 
 
 def dw_scratch(kernel: tuple[int, int], out_hw: tuple[int, int], stride: tuple[int, int],

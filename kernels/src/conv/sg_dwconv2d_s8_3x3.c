@@ -24,10 +24,26 @@
 #include "../mve/sg_dwconv2d_s8_mve.h"
 #include "sg_dwconv2d_common.h"
 
-/* The plane plus one halfword: the last pixel reads its third tap as the low half of a word. */
+/* Up to 1024 halfwords a plane, two planes (channels c and c + 1 are filled together, half the
+ * fill work per element), each an even number of halfwords so the second stays 4-byte aligned;
+ * larger planes, one (the memory matters more there: a 48 x 48 layer's second plane would be
+ * the arena peak of MobileNet-VWW). Plus one halfword: the last pixel reads its third tap as the
+ * low half of a word. */
+#define DW3X3_PAIRED_PLANE_MAX 1024
+
+static int64_t dw3x3_plane_stride(const sg_dwconv2d_s8_params *p)
+{
+    return (sg_dw_plane_halfwords(p) + 1) & ~(int64_t)1;
+}
+
+static int dw3x3_paired(const sg_dwconv2d_s8_params *p)
+{
+    return sg_dw_plane_halfwords(p) <= DW3X3_PAIRED_PLANE_MAX;
+}
+
 int32_t sg_dwconv2d_s8_3x3_scratch_size(const sg_dwconv2d_s8_params *p)
 {
-    return sg_dw_scratch_bytes(sg_dw_plane_halfwords(p) + 1);
+    return sg_dw_scratch_bytes((dw3x3_paired(p) ? 2 : 1) * dw3x3_plane_stride(p) + 1);
 }
 
 #if SG_HAS_DSP && !SG_HAS_MVE
@@ -107,18 +123,71 @@ static inline void dw3x3_channel(const sg_dw_plane *pl, const sg_dwconv2d_s8_par
     }
 }
 
-static void dwconv2d_3x3_dsp(const sg_dwconv2d_s8_params *p, const int8_t *input,
-                             int8_t *output, int16_t *plane)
+/* Input channels c and c + 1 into two planes at once: per two pixels, two LDRH put the four
+ * bytes (c, c + 1 of pixel p, then of pixel p + 1) in one word, and SXTAB16 / SXTAB16 ROR 8 give
+ * each channel's pair of pixels, in_offset added: one STR per plane. Half the work per element
+ * of filling the planes one at a time. */
+static void dw3x3_fill_planes2(const sg_dw_plane *pl0, const sg_dw_plane *pl1,
+                               const sg_dwconv2d_s8_params *p, const int8_t *input, int32_t c)
 {
-    const sg_dw_plane pl = sg_dw_plane_zeroed(p, plane);
-    const int full_range = p->rq.act_min == -128 && p->rq.act_max == 127;
-    for (int32_t c = 0; c < p->out.c; ++c) {
-        sg_dw_fill_plane(&pl, p, input, c);
-        if (full_range) {
-            dw3x3_channel(&pl, p, c, output, 1);
-        } else {
-            dw3x3_channel(&pl, p, c, output, 0);
+    const int32_t channels = p->in.c;
+    const int32_t in_row = p->in.w * channels;
+    const int32_t offset2 = sg_dup16(p->rq.in_offset);
+    const int32_t in_offset = p->rq.in_offset;
+    const int32_t pairs = pl0->cols >> 1;
+    const int32_t plane_w = pl0->plane_w;
+    const int32_t start = p->pad_top * plane_w + p->pad_left;
+    const uint8_t *src_row = (const uint8_t *)input + c;
+    for (int32_t iy = 0; iy < pl0->rows; ++iy) {
+        const uint8_t *src = src_row;
+        int16_t *dst0 = pl0->plane + start + iy * plane_w;
+        int16_t *dst1 = pl1->plane + start + iy * plane_w;
+        for (int32_t n = pairs; n > 0; --n) {
+            const uint32_t bytes = ((uint32_t)src[0] | ((uint32_t)src[1] << 8)) |
+                                   (((uint32_t)src[channels] | ((uint32_t)src[channels + 1] << 8))
+                                    << 16);
+            sg_write_s16x2(dst0, sg_sxtab16(offset2, (int32_t)bytes));
+            sg_write_s16x2(dst1, sg_sxtab16_ror8(offset2, (int32_t)bytes));
+            src += 2 * channels;
+            dst0 += 2;
+            dst1 += 2;
         }
+        if (pl0->cols & 1) {
+            const int8_t *last = (const int8_t *)src;
+            *dst0 = (int16_t)(last[0] + in_offset);
+            *dst1 = (int16_t)(last[1] + in_offset);
+        }
+        src_row += in_row;
+    }
+}
+
+static void dw3x3_channel_of(const sg_dw_plane *pl, const sg_dwconv2d_s8_params *p, int32_t c,
+                             int8_t *output, int full_range)
+{
+    if (full_range) {
+        dw3x3_channel(pl, p, c, output, 1);
+    } else {
+        dw3x3_channel(pl, p, c, output, 0);
+    }
+}
+
+static void dwconv2d_3x3_dsp(const sg_dwconv2d_s8_params *p, const int8_t *input,
+                             int8_t *output, int16_t *planes)
+{
+    const sg_dw_plane pl0 = sg_dw_plane_zeroed(p, planes);
+    const int full_range = p->rq.act_min == -128 && p->rq.act_max == 127;
+    int32_t c = 0;
+    if (dw3x3_paired(p)) {
+        const sg_dw_plane pl1 = sg_dw_plane_zeroed(p, planes + dw3x3_plane_stride(p));
+        for (; c + 1 < p->out.c; c += 2) {
+            dw3x3_fill_planes2(&pl0, &pl1, p, input, c);
+            dw3x3_channel_of(&pl0, p, c, output, full_range);
+            dw3x3_channel_of(&pl1, p, c + 1, output, full_range);
+        }
+    }
+    for (; c < p->out.c; ++c) {
+        sg_dw_fill_plane(&pl0, p, input, c);
+        dw3x3_channel_of(&pl0, p, c, output, full_range);
     }
 }
 #endif /* SG_HAS_DSP && !SG_HAS_MVE */
