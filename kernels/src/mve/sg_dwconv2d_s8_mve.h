@@ -5,7 +5,7 @@
  * ((x + in_offset) * w is at most 255 * 128 in magnitude), and VMULLB / VMULLT multiply the even
  * and the odd channels into two int32x4 accumulators. (MVE has no vector-by-vector integer
  * multiply-accumulate.) The per-channel bias, multipliers and shifts are gathered even / odd to
- * match; VMOVNB / VMOVNT put the results back in channel order. Channel counts that are not a
+ * match; VQMOVNB / VQMOVNT put the results back in channel order. Channel counts that are not a
  * multiple of 8 end with a tail-predicated group (inactive lanes neither load nor store).
  */
 #ifndef SG_DWCONV2D_S8_MVE_H
@@ -39,7 +39,7 @@ static inline sg_dw_acc sg_dw_tap(sg_dw_acc acc, const int8_t *x, const int8_t *
  * only the lanes in pred are real channels. */
 static inline void sg_dwconv_group_mve(const sg_dwconv2d_s8_params *p, const int8_t *in_tap,
                                        const sg_window *win, int8_t *out_pixel, int32_t ch,
-                                       int tail, const sg_mve_out_stage *st)
+                                       int tail)
 {
     const int32_t c = p->out.c;
     const int32_t in_row_step = p->dil_h * p->in.w * c;
@@ -85,10 +85,15 @@ static inline void sg_dwconv_group_mve(const sg_dwconv2d_s8_params *p, const int
                                : vldrwq_gather_shifted_offset_s32(shift, even);
     const int32x4_t s_o = tail ? vldrwq_gather_shifted_offset_z_s32(shift, odd, p_odd)
                                : vldrwq_gather_shifted_offset_s32(shift, odd);
-    const int32x4_t v_e = sg_mve_requant_output(acc_e, m_e, sg_mve_shift_of(s_e), st);
-    const int32x4_t v_o = sg_mve_requant_output(acc_o, m_o, sg_mve_shift_of(s_o), st);
-    /* Back to channel order: even channels into the bottom halfwords, odd into the top. */
-    const int16x8_t v = vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), v_e), v_o);
+    /* Narrow with saturation to int16 first (even channels into the bottom halfwords, odd into
+     * the top: channel order again), then offset and clamp all eight at once. Exact: the act
+     * bounds are int8, so a value that saturated at +-32767 ends at the same bound either way. */
+    int16x8_t v =
+        vqmovnbq_s32(vdupq_n_s16(0), sg_mve_requantize(acc_e, m_e, sg_mve_shift_of(s_e)));
+    v = vqmovntq_s32(v, sg_mve_requantize(acc_o, m_o, sg_mve_shift_of(s_o)));
+    v = vqaddq_n_s16(v, (int16_t)p->rq.out_offset);
+    v = vminq_s16(vmaxq_s16(v, vdupq_n_s16((int16_t)p->rq.act_min)),
+                  vdupq_n_s16((int16_t)p->rq.act_max));
     if (tail) {
         vstrbq_p_s16(out_pixel + ch, v, p16);
     } else {
@@ -100,14 +105,13 @@ static void sg_dwconv_pixel_mve(const void *params, const int8_t *in_tap, const 
                                 int8_t *out_pixel)
 {
     const sg_dwconv2d_s8_params *p = (const sg_dwconv2d_s8_params *)params;
-    const sg_mve_out_stage st = sg_mve_out_stage_of(&p->rq);
     const int32_t c = p->out.c;
     int32_t ch = 0;
     for (; ch + 8 <= c; ch += 8) {
-        sg_dwconv_group_mve(p, in_tap, win, out_pixel, ch, 0, &st);
+        sg_dwconv_group_mve(p, in_tap, win, out_pixel, ch, 0);
     }
     if (ch < c) {
-        sg_dwconv_group_mve(p, in_tap, win, out_pixel, ch, 1, &st);
+        sg_dwconv_group_mve(p, in_tap, win, out_pixel, ch, 1);
     }
 }
 
