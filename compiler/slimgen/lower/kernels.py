@@ -86,12 +86,13 @@ def dw3x3_scratch(out_h: int, out_w: int, stride_h: int, stride_w: int) -> int:
 
 def dw_scratch(kernel: tuple[int, int], out_hw: tuple[int, int], stride: tuple[int, int],
                dilation: tuple[int, int]) -> int:
-    """sg_dwconv2d_s8: one channel's doubled int16 weights (even count), then its padded plane."""
-    weights = (kernel[0] * kernel[1] + 1) // 2 * 2
+    """sg_dwconv2d_s8: a tap list (int32 offset and weight per tap), then one padded int16
+    plane."""
+    taps = kernel[0] * kernel[1]
     plane = 1
     for k, o, s, d in zip(kernel, out_hw, stride, dilation):
         plane *= (o - 1) * s + (k - 1) * d + 1
-    return _scratch((2 * (weights + plane) + 3) // 4 * 4)
+    return _scratch((2 * (4 * taps + plane) + 3) // 4 * 4)
 
 
 def _is_dw3x3(n: Node) -> bool:

@@ -4,59 +4,104 @@
  *
  * DSP path, one input channel at a time: the channel goes into a zero-padded int16 plane
  * (sg_dwconv2d_common.h), then each of its ch_mult output channels walks every output pixel
- * over the plane with no bounds: with dilation 1 along x, SMLAD takes two adjacent taps per
- * step against the weights, doubled and widened once per channel into scratch. */
+ * over the plane with no bounds, from a flat list of tap offsets and doubled weights in scratch:
+ * with dilation 1 along x, SMLAD takes two adjacent taps per step. */
 #include "sg_kernels.h"
 
 #include "../mve/sg_dwconv2d_s8_mve.h"
 #include "sg_dwconv2d_common.h"
 
-/* Scratch: one channel's doubled int16 weights (K_h x K_w, rounded up to an even count so the
- * plane after them stays 4-byte aligned), then the padded plane. */
-static int32_t dw_weights_halfwords(const sg_dwconv2d_s8_params *p)
+/* Scratch: a tap list, K_h x K_w int32 plane offsets then as many int32 weights, then the padded
+ * plane. */
+static int64_t dw_taps(const sg_dwconv2d_s8_params *p)
 {
-    return (p->filter.h * p->filter.w + 1) & ~1;
+    return (int64_t)p->filter.h * p->filter.w;
 }
 
 int32_t sg_dwconv2d_s8_scratch_size(const sg_dwconv2d_s8_params *p)
 {
-    return sg_dw_scratch_bytes((int64_t)dw_weights_halfwords(p) + sg_dw_plane_halfwords(p));
+    return sg_dw_scratch_bytes(4 * dw_taps(p) + sg_dw_plane_halfwords(p));
 }
 
 #if SG_HAS_DSP
-/* Output channel o from the filled plane of its input channel. */
-static inline void dw_channel_dsp(const sg_dw_plane *pl, const sg_dwconv2d_s8_params *p,
-                                  int32_t o, int16_t *w2, int8_t *output, int full_range)
+/* The window as a flat list: with dilation 1 along x, pairs of horizontally adjacent taps first
+ * (one word of the plane against a halfword pair of weights, SMLAD), then the taps left over
+ * (an odd filter width, or any dilation), one MLA each. Plane offsets are the same for every
+ * pixel and channel, so the per-pixel loop has one bound and no row arithmetic. */
+typedef struct {
+    int32_t *offset; /* [pairs + singles] halfword offsets in the plane */
+    int32_t *weight; /* [pairs + singles] doubled weights: packed pairs, then plain */
+    int32_t pairs;
+    int32_t singles;
+} dw_tap_list;
+
+static dw_tap_list dw_tap_list_of(const sg_dwconv2d_s8_params *p, int32_t plane_w,
+                                  int32_t *buf)
 {
     const int32_t kh = p->filter.h, kw = p->filter.w;
-    const int32_t c_out = p->out.c;
-    for (int32_t t = 0; t < kh * kw; ++t) {
-        w2[t] = (int16_t)(2 * p->weights[t * c_out + o]);
+    const int32_t per_row = p->dil_w == 1 ? kw >> 1 : 0;
+    dw_tap_list t;
+    t.offset = buf;
+    t.weight = buf + kh * kw;
+    t.pairs = kh * per_row;
+    t.singles = kh * (kw - 2 * per_row);
+    int32_t n = 0;
+    for (int32_t ky = 0; ky < kh; ++ky) {
+        for (int32_t j = 0; j < per_row; ++j) {
+            t.offset[n++] = ky * p->dil_h * plane_w + 2 * j;
+        }
     }
+    for (int32_t ky = 0; ky < kh; ++ky) {
+        for (int32_t kx = 2 * per_row; kx < kw; ++kx) {
+            t.offset[n++] = ky * p->dil_h * plane_w + kx * p->dil_w;
+        }
+    }
+    return t;
+}
+
+/* Output channel o's doubled weights in the list's order. */
+static void dw_tap_weights(const dw_tap_list *t, const sg_dwconv2d_s8_params *p, int32_t o)
+{
+    const int32_t kw = p->filter.w, c_out = p->out.c;
+    const int32_t per_row = t->pairs / p->filter.h;
+    int32_t n = 0;
+    for (int32_t ky = 0; ky < p->filter.h; ++ky) {
+        for (int32_t j = 0; j < per_row; ++j) {
+            const int8_t *w = p->weights + (ky * kw + 2 * j) * c_out + o;
+            t->weight[n++] = sg_pkhbt(2 * w[0], 2 * w[c_out], 16);
+        }
+    }
+    for (int32_t ky = 0; ky < p->filter.h; ++ky) {
+        for (int32_t kx = 2 * per_row; kx < kw; ++kx) {
+            t->weight[n++] = 2 * p->weights[(ky * kw + kx) * c_out + o];
+        }
+    }
+}
+
+/* Output channel o from the filled plane of its input channel. */
+static inline void dw_channel_dsp(const sg_dw_plane *pl, const sg_dwconv2d_s8_params *p,
+                                  int32_t o, const dw_tap_list *t, int8_t *output,
+                                  int full_range)
+{
+    dw_tap_weights(t, p, o);
     const sg_dw_channel ch = sg_dw_channel_at(p, o);
     const sg_dw_clamp clamp = sg_dw_clamp_of(p);
-
-    const int32_t plane_w = pl->plane_w;
-    const int32_t tap_row = p->dil_h * plane_w;
-    const int32_t dil_w = p->dil_w;
-    const int32_t pairs = dil_w == 1 ? kw >> 1 : 0;
+    const int32_t *const pair_end = t->offset + t->pairs;
+    const int32_t *const single_end = pair_end + t->singles;
+    const int32_t c_out = p->out.c;
     const int32_t out_w = p->out.w, out_h = p->out.h;
     int8_t *out = output + o;
     for (int32_t oy = 0; oy < out_h; ++oy) {
-        const int16_t *in = pl->plane + oy * p->stride_h * plane_w;
+        const int16_t *in = pl->plane + oy * p->stride_h * pl->plane_w;
         for (int32_t ox = 0; ox < out_w; ++ox) {
             int32_t acc = ch.bias2;
-            const int16_t *row = in;
-            const int16_t *wt = w2;
-            for (int32_t ky = 0; ky < kh; ++ky) {
-                for (int32_t j = 0; j < pairs; ++j) {
-                    acc = sg_smlad(sg_read_s16x2(row + 2 * j), sg_read_s16x2(wt + 2 * j), acc);
-                }
-                for (int32_t kx = 2 * pairs; kx < kw; ++kx) {
-                    acc += row[kx * dil_w] * wt[kx];
-                }
-                row += tap_row;
-                wt += kw;
+            const int32_t *off = t->offset;
+            const int32_t *w = t->weight;
+            for (; off != pair_end; ++off, ++w) {
+                acc = sg_smlad(sg_read_s16x2(in + *off), *w, acc);
+            }
+            for (; off != single_end; ++off, ++w) {
+                acc += in[*off] * *w;
             }
             *out = sg_dw_output(acc, &ch, clamp, full_range);
             out += c_out;
@@ -66,18 +111,18 @@ static inline void dw_channel_dsp(const sg_dw_plane *pl, const sg_dwconv2d_s8_pa
 }
 
 static void dwconv2d_dsp(const sg_dwconv2d_s8_params *p, const int8_t *input, int8_t *output,
-                         int16_t *scratch)
+                         int32_t *scratch)
 {
-    int16_t *w2 = scratch;
-    const sg_dw_plane pl = sg_dw_plane_zeroed(p, scratch + dw_weights_halfwords(p));
+    const sg_dw_plane pl = sg_dw_plane_zeroed(p, (int16_t *)(scratch + 2 * dw_taps(p)));
+    const dw_tap_list taps = dw_tap_list_of(p, pl.plane_w, scratch);
     const int full_range = p->rq.act_min == -128 && p->rq.act_max == 127;
     for (int32_t c = 0; c < p->in.c; ++c) {
         sg_dw_fill_plane(&pl, p, input, c);
         for (int32_t o = c * p->ch_mult; o < (c + 1) * p->ch_mult; ++o) {
             if (full_range) {
-                dw_channel_dsp(&pl, p, o, w2, output, 1);
+                dw_channel_dsp(&pl, p, o, &taps, output, 1);
             } else {
-                dw_channel_dsp(&pl, p, o, w2, output, 0);
+                dw_channel_dsp(&pl, p, o, &taps, output, 0);
             }
         }
     }
@@ -101,7 +146,7 @@ sg_status sg_dwconv2d_s8(const sg_dwconv2d_s8_params *p,
 #endif
 #if SG_HAS_DSP
     if (sg_dw_fast_ok(p)) {
-        dwconv2d_dsp(p, input, output, (int16_t *)scratch.buf);
+        dwconv2d_dsp(p, input, output, (int32_t *)scratch.buf);
         return SG_OK;
     }
 #endif
