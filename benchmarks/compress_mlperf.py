@@ -172,8 +172,9 @@ def loaders() -> tuple[DataLoader, DataLoader]:
 
 def build(pt2: Path, calib: np.ndarray, out: Path) -> None:
     """``slimgen build`` of the .pt2 file itself, min/max calibration on ``calib``."""
-    np.savez(out.with_suffix(".calib.npz"), x=np.ascontiguousarray(calib, np.float32))
-    api.build(pt2, out.with_suffix(".calib.npz"), out)
+    cal = out.parent / f"{out.name}.calib.npz"
+    np.savez(cal, x=np.ascontiguousarray(calib, np.float32))
+    api.build(pt2, cal, out)
 
 
 def score(part: str, pt2: Path, split: Path, out: Path) -> dict[str, float | int]:
@@ -233,6 +234,8 @@ def run(a: argparse.Namespace) -> dict:
     dense = dense_model(part, a.data)
     dense_pt2 = export(dense, example, a.work / f"{part}_dense.pt2")
     tag = f"{part}_{a.pattern}{a.sparsity:g}_e{a.epochs}_s{a.seed}"
+    if a.scope != "global" or a.lr != 1e-3:
+        tag += f"_{a.scope}_lr{a.lr:g}"
     if part == "ad" and a.ad_target != "dense":
         tag += f"_{a.ad_target}"
     if a.freeze_bn:
