@@ -84,9 +84,7 @@ def model_includes(model_dir: Path) -> tuple[str, ...]:
 def compile_model(tc: tcm.Toolchain, sources: list[Path], work: Path, flags: tuple[str, ...],
                   jobs: int = 2) -> list[tcm.Compile]:
     """Compiles each source into work/obj; returns the units (their .obj paths link)."""
-    # A model whose layers need no arena leaves model.c's `arena` parameter unused.
-    units = [tcm.Compile(str(s), f"obj/{i:03d}_{s.stem}.o",
-                         (*flags, "-Wno-unused-parameter") if s.name == "model.c" else flags)
+    units = [tcm.Compile(str(s), f"obj/{i:03d}_{s.stem}.o", flags)
              for i, s in enumerate(sources)]
     tcm.compile_all(tc, units, work, jobs)
     return units
