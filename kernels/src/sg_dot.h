@@ -398,8 +398,8 @@ static void sg_dsp_requant_pairs(const int32_t *acc, const sg_requant *rq, int32
     }
 }
 
-/* Two pixels widened at x by sg_dsp_widen2 times every weight row: out0[o] and out1[o] for
- * o < n. acc is caller scratch for 2 * n int32.
+/* Two pixels widened at x by sg_dsp_widen2 times every weight row: out0[o] and
+ * out0[out_stride + o] for o < n. acc is caller scratch for 2 * n int32.
  * Two passes: the 2x2 tiles only store their sums (acc[2o], acc[2o + 1] = channel o of the
  * two pixels, bias included), then one tight loop requantizes channel by channel, sharing
  * each channel's multiplier and shift between the two pixels. With the output stage inside the
@@ -407,7 +407,7 @@ static void sg_dsp_requant_pairs(const int32_t *acc, const sg_requant *rq, int32
  * passes cost about half as many cycles per output on 1x1 layers with small C_in. */
 static inline void sg_dsp_mat_2xn(const int32_t *x, const int8_t *w, const int32_t *bias,
                                   int32_t k, int32_t n, const sg_requant *rq, int8_t *out0,
-                                  int8_t *out1, int32_t *acc)
+                                  int32_t out_stride, int32_t *acc)
 {
     int32_t *a = acc;
     const int8_t *const w_pairs_end = w + (n & ~1) * k;
@@ -431,7 +431,7 @@ static inline void sg_dsp_mat_2xn(const int32_t *x, const int8_t *w, const int32
         a[0] = s[0];
         a[1] = s[1];
     }
-    sg_dsp_requant_pairs(acc, rq, n, out0, (int32_t)(out1 - out0));
+    sg_dsp_requant_pairs(acc, rq, n, out0, out_stride);
 }
 #endif /* SG_HAS_DSP */
 

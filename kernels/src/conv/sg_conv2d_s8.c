@@ -83,7 +83,7 @@ static void conv_dsp(const sg_conv2d_s8_params *p, const int8_t *input, int8_t *
         im2col_s8(p, input, (i + 1) / p->out.w, (i + 1) % p->out.w, col1);
         sg_dsp_widen2(col0, col1, k, p->rq.in_offset, xw);
         int8_t *out = output + i * c_out;
-        sg_dsp_mat_2xn(xw, p->weights, p->bias, k, c_out, &p->rq, out, out + c_out, acc);
+        sg_dsp_mat_2xn(xw, p->weights, p->bias, k, c_out, &p->rq, out, c_out, acc);
     }
     if (i < pixels) {
         im2col_s8(p, input, i / p->out.w, i % p->out.w, col0);

@@ -32,7 +32,7 @@ static void conv_1x1_dsp(const sg_conv2d_s8_params *p, const int8_t *input, int8
         const int8_t *a = input + i * c_in;
         sg_dsp_widen2(a, a + c_in, c_in, p->rq.in_offset, xw);
         int8_t *out = output + i * c_out;
-        sg_dsp_mat_2xn(xw, p->weights, p->bias, c_in, c_out, &p->rq, out, out + c_out, acc);
+        sg_dsp_mat_2xn(xw, p->weights, p->bias, c_in, c_out, &p->rq, out, c_out, acc);
     }
     if (i < pixels) {
         sg_dsp_widen(input + i * c_in, c_in, p->rq.in_offset, xw);
