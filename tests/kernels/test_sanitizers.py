@@ -2,8 +2,10 @@
 
 A cffi-loaded shared library cannot bring the ASan runtime in itself (it must be first in the
 process), so the run is a child pytest with libasan LD_PRELOADed and SLIMGEN_SANITIZE=1, which
-makes tests/kernels/conftest.py and tests/unit/test_requant.py build with sanitize=True. Two planted
-bugs first prove the instrumentation is live, so a clean run means something.
+makes tests/kernels/conftest.py and tests/unit/test_requant.py build with sanitize=True. The
+kernel fixture is parametrized over the portable and the emulated-DSP build, so both run under
+the sanitizers. Two planted bugs first prove the instrumentation is live, so a clean run means
+something.
 """
 
 from __future__ import annotations
