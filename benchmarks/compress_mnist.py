@@ -141,12 +141,14 @@ def distill(work: Path, data: Path, d: dict, a: argparse.Namespace, log: list[di
     teachers = []
     for s in range(a.teachers):
         if a.teacher_kind == "cnn":
-            p = work / f"teacher-cnn{a.teacher_c1}-{a.teacher_c2}-e{a.teacher_epochs}-{s}.pt2"
+            h = f"-h{a.teacher_hidden}" if a.teacher_hidden != 128 else ""
+            p = work / f"teacher-cnn{a.teacher_c1}-{a.teacher_c2}{h}-e{a.teacher_epochs}-{s}.pt2"
         else:
             p = work / f"teacher-mlp{a.teacher_width}-e{a.teacher_epochs}-{s}.pt2"
         if not p.exists():
             torch.manual_seed(100 + s)
-            net = (cnn(a.teacher_c1, a.teacher_c2, 128, 0.25) if a.teacher_kind == "cnn"
+            net = (cnn(a.teacher_c1, a.teacher_c2, a.teacher_hidden, 0.25)
+                   if a.teacher_kind == "cnn"
                    else mlp(784, a.teacher_width, a.teacher_width, 10, dropout=0.3))
             m = train(net, d["x_train"], d["y_train"], a.teacher_epochs, 100 + s)
             print(f"teacher {s}: {100 * accuracy(m, d['x_test'], d['y_test']):.2f} %", flush=True)
@@ -193,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--teacher-kind", choices=["mlp", "cnn"], default="cnn")
     ap.add_argument("--teacher-c1", type=int, default=32)
     ap.add_argument("--teacher-c2", type=int, default=64)
+    ap.add_argument("--teacher-hidden", type=int, default=128,
+                    help="CNN teacher hidden layer (0: none, 5x5 convs: the small 8/16 CNN)")
     ap.add_argument("--train-subset", type=int, default=0,
                     help="students see only this many training digits (0: all)")
     ap.add_argument("--seeds", type=lambda v: [int(x) for x in v.split(",")], default=[0, 1])
