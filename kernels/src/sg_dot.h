@@ -160,10 +160,17 @@ static inline sg_dsp_out_stage sg_dsp_out_stage_of(const sg_requant *rq)
     return o;
 }
 
+/* max(v, 0) as BIC v, v, ASR #31: GCC compiles the conditional forms of the two shift amounts
+ * into a branch per output (two taken branches on the per-tensor fc path). */
+static inline int32_t sg_dsp_pos(int32_t v)
+{
+    return v & ~(v >> 31);
+}
+
 static inline int8_t sg_dsp_requant(int32_t acc, int32_t mult, int32_t shift, sg_dsp_out_stage st)
 {
-    const int32_t left = shift > 0 ? shift : 0;
-    const int32_t right = shift > 0 ? 0 : -shift;
+    const int32_t left = sg_dsp_pos(shift);
+    const int32_t right = sg_dsp_pos(-shift);
     const int32_t v = sg_wrap_s32((uint32_t)acc << left);
     const int32_t high = sg_mulh_q31_round(v, mult);
     const int32_t y = sg_ssat8(sg_qadd(sg_rounding_divide_by_pot(high, right), st.out_offset));
@@ -175,8 +182,8 @@ static inline int8_t sg_dsp_requant(int32_t acc, int32_t mult, int32_t shift, sg
 static inline int8_t sg_dsp_requant_full(int32_t acc, int32_t mult, int32_t shift,
                                          int32_t out_offset)
 {
-    const int32_t left = shift > 0 ? shift : 0;
-    const int32_t right = shift > 0 ? 0 : -shift;
+    const int32_t left = sg_dsp_pos(shift);
+    const int32_t right = sg_dsp_pos(-shift);
     const int32_t v = sg_wrap_s32((uint32_t)acc << left);
     const int32_t high = sg_mulh_q31_round(v, mult);
     return (int8_t)sg_ssat8(sg_qadd(sg_rounding_divide_by_pot(high, right), out_offset));
