@@ -161,9 +161,13 @@ static inline sg_dsp_out_stage sg_dsp_out_stage_of(const sg_requant *rq)
 }
 
 /* max(v, 0) as BIC v, v, ASR #31: GCC compiles the conditional forms of the two shift amounts
- * into a branch per output (two taken branches on the per-tensor fc path). */
+ * into a branch per output (two taken branches on the per-tensor fc path), and a mask built
+ * from (v < 0) into more instructions than the branch saves. The right shift of a negative
+ * value is arithmetic on every compiler slimgen supports (sg_common.h refuses to build
+ * otherwise). */
 static inline int32_t sg_dsp_pos(int32_t v)
 {
+    /* cppcheck-suppress shiftTooManyBitsSigned */
     return v & ~(v >> 31);
 }
 
