@@ -142,16 +142,18 @@ def test_add_rejects_bad_arguments(sgk, name: str) -> None:
     assert status_of(sgk.add, x, x, **params, overrides=REJECTED[name]) == SG_ERR_ARG
 
 
-@pytest.mark.parametrize("shifts", [(-1, -1, -1), (-31, -1, -31), (-1, -31, -20), (-7, -9, -1)])
+@pytest.mark.parametrize("shifts", [(-1, -1, -1), (-31, -1, -31), (-1, -31, -20), (-7, -9, -1),
+                                    (0, 0, 0), (0, -1, -19), (-3, 0, 0)])
 @pytest.mark.parametrize("mults", [((1 << 31) - 1,) * 3, (0, 1 << 30, (1 << 31) - 1),
                                    (1 << 30, (1 << 31) - 1, 1 << 30)])
 def test_add_extremes_where_the_dsp_path_runs(sgk, shifts, mults) -> None:
-    """Every int8 pair once with every shift <= -1 (the dsp-emulated build's SMMULR path) at
-    its edges: left_shift 22, extreme offsets, rs = 1 and 31, mult 0 and 2^31 - 1."""
+    """Every int8 pair once where the dsp-emulated build takes its SMMULR path (left_shift <= 21,
+    every shift <= 0) at its edges: left_shift 21, extreme offsets, rs = 0, 1 and 31, mult 0 and
+    2^31 - 1 (both inputs at shift 0 and full multipliers: the largest sum the path admits)."""
     values = np.arange(-128, 128, dtype=np.int8)
     x1, x2 = (v.reshape(1, -1) for v in np.meshgrid(values, values))
     for offsets, act in (((128, -127), (-128, 127)), ((-127, 128), (-20, 90))):
-        params = {"left_shift": 22, "in1_offset": offsets[0], "in1_mult": mults[0],
+        params = {"left_shift": 21, "in1_offset": offsets[0], "in1_mult": mults[0],
                   "in1_shift": shifts[0], "in2_offset": offsets[1], "in2_mult": mults[1],
                   "in2_shift": shifts[1], "out_offset": -7, "out_mult": mults[2],
                   "out_shift": shifts[2], "act_min": act[0], "act_max": act[1]}

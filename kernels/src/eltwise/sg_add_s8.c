@@ -53,20 +53,23 @@ static void add_portable(const sg_add_s8_params *p, const int8_t *input1, const 
 }
 
 #if SG_HAS_DSP
-/* DSP path: the same three roundings with SMMULR. For a = (x + offset) << left_shift,
- * |a| <= 255 * 2^22 < 2^30, so 2a fits and SMMULR(2a, mult) = (2a * mult + 2^31) >> 32 is
- * exactly gemmlowp's rounding doubling high multiply (a * mult + 2^30) >> 31 (mult < 2^31, so
- * never the one saturating case). With shift <= -1 (rs >= 1) the rounding right shift, ties away
- * from zero, is (y + 2^(rs - 1) + (y < 0 ? -1 : 0)) >> rs, and |y| < 2^30 keeps the add in
- * range. Each scaled input is then below 2^29 in magnitude, their sum below 2^30, and the output
- * stage is the same again. TFLite's ADD quantization always gives input shifts <= -1 (the input
- * multipliers are at most 1/2) and an output shift near -20; a layer outside that (any shift
- * >= 0) runs the portable loop. About 25 instructions per element instead of about 110. */
+/* DSP path: the same three roundings with SMMULR. For a = (x + offset) << left_shift with
+ * left_shift <= 21, |a| <= 255 * 2^21 < 2^29, so 2a fits and SMMULR(2a, mult) =
+ * (2a * mult + 2^31) >> 32 is exactly gemmlowp's rounding doubling high multiply
+ * (a * mult + 2^30) >> 31 (mult < 2^31, so never the one saturating case), with |y| <= |a|.
+ * With shift = -rs <= 0 the rounding right shift, ties away from zero, is
+ * (y + 2^(rs - 1) + (y < 0 ? -1 : 0)) >> rs for rs >= 1, and y itself for rs = 0 (round and sign
+ * term masked to 0); the add stays in range. The two scaled inputs sum to at most
+ * 2 * 255 * 2^21 < 2^30, so twice the sum fits and the output stage (shift <= 0) is the same
+ * again. TFLite's ADD quantization gives left_shift 20, input shifts <= 0 (multipliers at most
+ * 1/2, exactly 1/2 with shift 0 for the input of larger scale) and an output shift near -20;
+ * other layers run the portable loop. */
 typedef struct {
     int32_t offset;
     int32_t shift; /* left_shift + 1: the doubling for SMMULR folded in */
     int32_t mult;
-    int32_t round; /* 2^(rs - 1) */
+    int32_t round;     /* 2^(rs - 1), or 0 for rs = 0 */
+    int32_t sign_mask; /* -1 for rs >= 1, 0 for rs = 0: rounds negative ties away from 0 */
     int32_t rshift;
 } add_stage;
 
@@ -77,13 +80,14 @@ static add_stage add_stage_of(int32_t offset, int32_t left_shift, int32_t mult, 
     st.shift = left_shift + 1;
     st.mult = mult;
     st.rshift = -shift;
-    st.round = (int32_t)(1u << (st.rshift - 1));
+    st.round = st.rshift > 0 ? (int32_t)(1u << (st.rshift - 1)) : 0;
+    st.sign_mask = st.rshift > 0 ? -1 : 0;
     return st;
 }
 
 static inline int32_t add_round(int32_t y, const add_stage *st)
 {
-    return (y + st->round + (y >> 31)) >> st->rshift;
+    return (y + st->round + ((y >> 31) & st->sign_mask)) >> st->rshift;
 }
 
 static inline int32_t add_scaled_input_dsp(int8_t x, const add_stage *st)
@@ -127,7 +131,7 @@ sg_status sg_add_s8(const sg_add_s8_params *p,
     SG_REQUIRE(sg_scratch_ok(scratch, sg_add_s8_scratch_size(p)), SG_ERR_SCRATCH);
 
 #if SG_HAS_DSP
-    if (p->in1_shift <= -1 && p->in2_shift <= -1 && p->out_shift <= -1) {
+    if (p->left_shift <= 21 && p->out_shift <= 0) { /* input shifts <= 0 by add_check */
         add_dsp(p, input1, input2, output);
         return SG_OK;
     }
