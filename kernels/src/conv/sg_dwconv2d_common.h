@@ -228,6 +228,7 @@ static inline int8_t sg_dw_output(int32_t acc2, const sg_dw_channel *ch, sg_dw_c
                                   int full_range)
 {
     const int32_t y = sg_smmulr(acc2, ch->mult);
+    /* cppcheck-suppress shiftTooManyBitsSigned ; arithmetic on every compiler (sg_common.h) */
     const int32_t v = (y + ch->add + (y >> 31)) >> ch->rshift;
     return (int8_t)(full_range ? sg_ssat8(v) : sg_clamp_to_s8(v, clamp.act_min, clamp.act_max));
 }

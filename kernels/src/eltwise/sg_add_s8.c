@@ -87,6 +87,9 @@ static add_stage add_stage_of(int32_t offset, int32_t left_shift, int32_t mult, 
 
 static inline int32_t add_round(int32_t y, const add_stage *st)
 {
+    /* y >> 31 is -1 for negative y: the shift is arithmetic on every compiler slimgen
+     * supports (sg_common.h refuses to build otherwise). */
+    /* cppcheck-suppress shiftTooManyBitsSigned */
     return (y + st->round + ((y >> 31) & st->sign_mask)) >> st->rshift;
 }
 
