@@ -82,20 +82,18 @@ static inline sg_mve_acc4x1 sg_mve_dot_4x1(sg_mve_acc4x1 acc, const int8_t *x, i
     const int8_t *x0 = x, *x1 = x + x_step, *x2 = x + 2 * x_step, *x3 = x + 3 * x_step;
     int32_t a0 = acc.a0, a1 = acc.a1, a2 = acc.a2, a3 = acc.a3;
     for (int32_t i = n >> 4; i > 0; --i) {
+        /* Loads and multiplies alternate: on the M55 a VLDRB overlaps the VMLADAVA before it
+         * (different units), where back-to-back loads or multiplies wait for each other. */
         const int8x16_t wv = vld1q_s8(w);
-        const int8x16_t v0 = vld1q_s8(x0);
-        const int8x16_t v1 = vld1q_s8(x1);
-        const int8x16_t v2 = vld1q_s8(x2);
-        const int8x16_t v3 = vld1q_s8(x3);
         w += 16;
+        a0 = vmladavaq_s8(a0, vld1q_s8(x0), wv);
         x0 += 16;
+        a1 = vmladavaq_s8(a1, vld1q_s8(x1), wv);
         x1 += 16;
+        a2 = vmladavaq_s8(a2, vld1q_s8(x2), wv);
         x2 += 16;
+        a3 = vmladavaq_s8(a3, vld1q_s8(x3), wv);
         x3 += 16;
-        a0 = vmladavaq_s8(a0, v0, wv);
-        a1 = vmladavaq_s8(a1, v1, wv);
-        a2 = vmladavaq_s8(a2, v2, wv);
-        a3 = vmladavaq_s8(a3, v3, wv);
     }
     if (tail && (n & 15) != 0) {
         const mve_pred16_t p = vctp8q((uint32_t)(n & 15));
@@ -128,22 +126,23 @@ static inline sg_mve_acc3x2 sg_mve_dot_3x2(sg_mve_acc3x2 acc, const int8_t *x, i
     int32_t a00 = acc.a00, a10 = acc.a10, a20 = acc.a20;
     int32_t a01 = acc.a01, a11 = acc.a11, a21 = acc.a21;
     for (int32_t i = n >> 4; i > 0; --i) {
+        /* Loads and multiplies alternate, as in sg_mve_dot_4x1. */
         const int8x16_t v0 = vld1q_s8(w0);
-        const int8x16_t v1 = vld1q_s8(w1);
         const int8x16_t y0 = vld1q_s8(x0);
+        a00 = vmladavaq_s8(a00, y0, v0);
+        const int8x16_t v1 = vld1q_s8(w1);
+        a01 = vmladavaq_s8(a01, y0, v1);
         const int8x16_t y1 = vld1q_s8(x1);
+        a10 = vmladavaq_s8(a10, y1, v0);
         const int8x16_t y2 = vld1q_s8(x2);
+        a11 = vmladavaq_s8(a11, y1, v1);
+        a20 = vmladavaq_s8(a20, y2, v0);
+        a21 = vmladavaq_s8(a21, y2, v1);
         w0 += 16;
         w1 += 16;
         x0 += 16;
         x1 += 16;
         x2 += 16;
-        a00 = vmladavaq_s8(a00, y0, v0);
-        a10 = vmladavaq_s8(a10, y1, v0);
-        a20 = vmladavaq_s8(a20, y2, v0);
-        a01 = vmladavaq_s8(a01, y0, v1);
-        a11 = vmladavaq_s8(a11, y1, v1);
-        a21 = vmladavaq_s8(a21, y2, v1);
     }
     if (tail && (n & 15) != 0) {
         const mve_pred16_t p = vctp8q((uint32_t)(n & 15));
