@@ -29,6 +29,9 @@
 
 #include "sg_requant_mve.h"
 
+/* A scheduling barrier (GCC keeps instructions on their side of a volatile asm). */
+#define SG_MVE_ORDER() __asm__ volatile("")
+
 /* Dot products of one input against two weight rows, and the sums of those rows. */
 typedef struct {
     int32_t a0, a1; /* sum x * w0, sum x * w1 */
@@ -126,14 +129,18 @@ static inline sg_mve_acc3x2 sg_mve_dot_3x2(sg_mve_acc3x2 acc, const int8_t *x, i
     int32_t a00 = acc.a00, a10 = acc.a10, a20 = acc.a20;
     int32_t a01 = acc.a01, a11 = acc.a11, a21 = acc.a21;
     for (int32_t i = n >> 4; i > 0; --i) {
-        /* Loads and multiplies alternate, as in sg_mve_dot_4x1. */
+        /* Loads and multiplies alternate, as in sg_mve_dot_4x1; GCC would otherwise hoist the
+         * loads together, so an empty volatile asm pins the order. */
         const int8x16_t v0 = vld1q_s8(w0);
         const int8x16_t y0 = vld1q_s8(x0);
         a00 = vmladavaq_s8(a00, y0, v0);
+        SG_MVE_ORDER();
         const int8x16_t v1 = vld1q_s8(w1);
         a01 = vmladavaq_s8(a01, y0, v1);
+        SG_MVE_ORDER();
         const int8x16_t y1 = vld1q_s8(x1);
         a10 = vmladavaq_s8(a10, y1, v0);
+        SG_MVE_ORDER();
         const int8x16_t y2 = vld1q_s8(x2);
         a11 = vmladavaq_s8(a11, y1, v1);
         a20 = vmladavaq_s8(a20, y2, v0);
