@@ -181,18 +181,6 @@ static inline int8_t sg_dsp_requant(int32_t acc, int32_t mult, int32_t shift, sg
     return (int8_t)sg_min_s32(sg_max_s32(y, st.act_min), st.act_max);
 }
 
-/* sg_dsp_requant when [act_min, act_max] is all of int8 (no fused activation): SSAT already
- * clamps. */
-static inline int8_t sg_dsp_requant_full(int32_t acc, int32_t mult, int32_t shift,
-                                         int32_t out_offset)
-{
-    const int32_t left = sg_dsp_pos(shift);
-    const int32_t right = sg_dsp_pos(-shift);
-    const int32_t v = sg_wrap_s32((uint32_t)acc << left);
-    const int32_t high = sg_mulh_q31_round(v, mult);
-    return (int8_t)sg_ssat8(sg_qadd(sg_rounding_divide_by_pot(high, right), out_offset));
-}
-
 static inline int sg_dsp_full_range(sg_dsp_out_stage st)
 {
     return st.act_min == -128 && st.act_max == 127;
@@ -271,12 +259,15 @@ static inline int32_t sg_dsp_dot_1x1(const int32_t *x, const int8_t *w, int32_t 
 static inline void sg_dsp_step_2x2(const int32_t *x, const int8_t *w0, const int8_t *w1,
                                    int32_t *s00, int32_t *s01, int32_t *s10, int32_t *s11)
 {
+    /* Loads alternate between the two streams, so none of them pairs into an LDRD: the M4
+     * pipelines the address phase of a load under the data phase of the load before it, so
+     * four single loads back to back cost 5 cycles where LDR, LDR, LDRD cost 6. */
+    int32_t xe = x[0];
     const int32_t v0 = sg_read_s8x4(w0);
+    int32_t xo = x[1];
     const int32_t v1 = sg_read_s8x4(w1);
     const int32_t v0e = sg_sxtb16(v0), v0o = sg_sxtb16_ror8(v0);
     const int32_t v1e = sg_sxtb16(v1), v1o = sg_sxtb16_ror8(v1);
-    int32_t xe = x[0];
-    int32_t xo = x[1];
     *s00 = sg_smlad(xo, v0o, sg_smlad(xe, v0e, *s00));
     *s01 = sg_smlad(xo, v1o, sg_smlad(xe, v1e, *s01));
     xe = x[2];
@@ -337,6 +328,52 @@ static inline void sg_dsp_dot_2x1(const int32_t *x, const int8_t *w, int32_t k, 
     acc[1] = sg_dsp_tail(x + rest, w, rest, s1);
 }
 
+/* sg_mulh_q31_round then sg_rounding_divide_by_pot by e = 1 - s >= 1 (a right shift, so no
+ * left shift), in one 64-bit multiply-accumulate and two shifts, k = 2^30 + 2^(30 + e).
+ * With P = acc * mult and high = floor((P + 2^30) / 2^31), the rounding division is
+ * floor((high + 2^(e-1) - [high < 0]) / 2^e) (remainder > threshold, written as a floor);
+ * as high's dropped remainder is below 2^31, that equals
+ * floor((P + 2^30 + 2^(30+e) - 2^31 [high < 0]) / 2^(31+e)). [high < 0] is replaced by
+ * [acc < 0]: they differ only for -2^30 <= P < 0 (mult >= 0), where both forms are 0 for
+ * e >= 1. |P| < 2^62, so the sum fits int64, and 31 + e >= 32 makes the division the high
+ * word shifted right by e - 1: SMLAL and ASR instead of about 15 instructions. */
+static inline int32_t sg_dsp_scale_down(int32_t acc, int32_t mult, int64_t k, int32_t s)
+{
+    const int64_t sum = (int64_t)acc * mult + (k - (int64_t)((uint32_t)acc & 0x80000000u));
+    return (int32_t)(sum >> 32) >> s;
+}
+
+/* k of sg_dsp_scale_down for the right shift e = -shift >= 1, built word by word (a 64-bit
+ * variable shift is six instructions): 2^(30+e) is bit 31 of the low word for e = 1, else bit
+ * e - 2 of the high word; (2^e << 30) mod 2^32 and 2^e >> 2 give both cases without a test. */
+static inline int64_t sg_dsp_scale_k(int32_t shift)
+{
+    const uint32_t p = 1u << (uint32_t)-shift;
+    return (int64_t)(((uint64_t)(p >> 2) << 32) | (0x40000000u | (p << 30)));
+}
+
+/* sg_requantize(acc, mult, shift) for mult >= 0 (sg_requant_ok): the left-shift form for
+ * shift >= 0, sg_dsp_scale_down for a right shift. */
+static inline int32_t sg_dsp_scale(int32_t acc, int32_t mult, int32_t shift)
+{
+    if (shift < 0) {
+        return sg_dsp_scale_down(acc, mult, sg_dsp_scale_k(shift), -shift - 1);
+    }
+    return sg_mulh_q31_round(sg_wrap_s32((uint32_t)acc << shift), mult);
+}
+
+/* The output offset, the int8 range and, unless it is all of int8, the fused activation. */
+static inline int8_t sg_dsp_finish(int32_t y, sg_dsp_out_stage st)
+{
+    const int32_t z = sg_ssat8(sg_qadd(y, st.out_offset));
+    return (int8_t)sg_min_s32(sg_max_s32(z, st.act_min), st.act_max);
+}
+
+static inline int8_t sg_dsp_finish_full(int32_t y, int32_t out_offset)
+{
+    return (int8_t)sg_ssat8(sg_qadd(y, out_offset));
+}
+
 /* out[o] = the output stage of acc[o], for o < n; a function of its own, as
  * sg_dsp_requant_pairs below. */
 #if defined(__GNUC__)
@@ -350,12 +387,12 @@ static void sg_dsp_requant_run(const int32_t *acc, const sg_requant *rq, int32_t
     const int32_t *const acc_end = acc + n;
     if (sg_dsp_full_range(st)) {
         for (; acc != acc_end; ++acc, ++mult, ++shift, ++out) {
-            *out = sg_dsp_requant_full(*acc, *mult, *shift, st.out_offset);
+            *out = sg_dsp_finish_full(sg_dsp_scale(*acc, *mult, *shift), st.out_offset);
         }
         return;
     }
     for (; acc != acc_end; ++acc, ++mult, ++shift, ++out) {
-        *out = sg_dsp_requant(*acc, *mult, *shift, st);
+        *out = sg_dsp_finish(sg_dsp_scale(*acc, *mult, *shift), st);
     }
 }
 
@@ -380,6 +417,21 @@ static inline void sg_dsp_mat_1xn(const int32_t *x, const int8_t *w, const int32
     sg_dsp_requant_run(acc, rq, n, out);
 }
 
+/* sg_dsp_scale of acc[0] and acc[1] with one channel's multiplier and shift (k and the shift
+ * amounts computed once). */
+static inline void sg_dsp_scale_pair(const int32_t *acc, int32_t mult, int32_t shift,
+                                     int32_t *y0, int32_t *y1)
+{
+    if (shift < 0) {
+        const int64_t k = sg_dsp_scale_k(shift);
+        *y0 = sg_dsp_scale_down(acc[0], mult, k, -shift - 1);
+        *y1 = sg_dsp_scale_down(acc[1], mult, k, -shift - 1);
+        return;
+    }
+    *y0 = sg_mulh_q31_round(sg_wrap_s32((uint32_t)acc[0] << shift), mult);
+    *y1 = sg_mulh_q31_round(sg_wrap_s32((uint32_t)acc[1] << shift), mult);
+}
+
 /* out0[o], out0[o + stride] = the output stage of acc[2o], acc[2o + 1], for o < n. A function
  * of its own (never inlined into the tile loops) with as few live values as possible, so that
  * its small loop gets the registers to itself: inlined, GCC kept its index and pointers on the
@@ -396,16 +448,18 @@ static void sg_dsp_requant_pairs(const int32_t *acc, const sg_requant *rq, int32
     const int32_t *const acc_end = acc + 2 * n;
     if (sg_dsp_full_range(st)) {
         for (; acc != acc_end; acc += 2, ++mult, ++shift, ++out0) {
-            const int32_t m = *mult, sh = *shift;
-            out0[0] = sg_dsp_requant_full(acc[0], m, sh, st.out_offset);
-            out0[stride] = sg_dsp_requant_full(acc[1], m, sh, st.out_offset);
+            int32_t y0, y1;
+            sg_dsp_scale_pair(acc, *mult, *shift, &y0, &y1);
+            out0[0] = sg_dsp_finish_full(y0, st.out_offset);
+            out0[stride] = sg_dsp_finish_full(y1, st.out_offset);
         }
         return;
     }
     for (; acc != acc_end; acc += 2, ++mult, ++shift, ++out0) {
-        const int32_t m = *mult, sh = *shift;
-        out0[0] = sg_dsp_requant(acc[0], m, sh, st);
-        out0[stride] = sg_dsp_requant(acc[1], m, sh, st);
+        int32_t y0, y1;
+        sg_dsp_scale_pair(acc, *mult, *shift, &y0, &y1);
+        out0[0] = sg_dsp_finish(y0, st);
+        out0[stride] = sg_dsp_finish(y1, st);
     }
 }
 
