@@ -7,8 +7,9 @@
  * plane in scratch with the padding around it as zeros (a padded tap is x + in_offset = 0, so it
  * adds nothing, exactly like the skipped taps of the reference). Every output pixel then reads a
  * full 3x3 window with no bounds and no offset: per filter row, one LDR of two adjacent int16
- * taps for SMLAD and one LDRSH for the third. The channel's 9 weights and output constants stay
- * in registers across all its pixels. Copying costs a few instructions per input element, and
+ * taps for SMLAD and one LDR whose low half is the third. At vertical stride 1 pixels go in
+ * pairs one above the other (they share two window rows); other strides and an odd last row
+ * take a row loop. Copying costs a few instructions per input element, and
  * reading one channel of NHWC is a strided walk, but both are paid once per element instead of
  * once per tap, and no pixel needs border code. */
 /* GCC's first (pre-register-allocation) scheduling pass hoists the window loads of a pixel pair
@@ -70,7 +71,50 @@ static inline void dw3x3_channel(const sg_dw_plane *pl, const sg_dwconv2d_s8_par
     const int32_t out_h = p->out.h;
     int8_t *out = output + c;
     const int16_t *row = pl->plane;
-    for (int32_t oy = 0; oy < out_h; ++oy) {
+    int32_t oy = 0;
+    if (p->stride_h == 1) {
+        /* Two pixels one above the other share two window rows: per column, 4 rows of 2 loads
+         * (taps 0 and 1 as one word, tap 2 as the low half of the next) serve both, 8 loads
+         * instead of 12, and a row pair has no odd pixel left over when out_w is odd. */
+        const int32_t out_row = out_w * channels;
+        for (; oy + 1 < out_h; oy += 2) {
+            const int16_t *in = row;
+            int8_t *const row_end = out + out_row;
+            while (out != row_end) {
+                const int16_t *r = in;
+                int32_t x01 = sg_read_s16x2(r);
+                int32_t x2 = sg_read_s16x2(r + 2);
+                int32_t a = sg_smlad(x01, w0, ch.bias2);
+                a = sg_smlabb(x2, w_last01, a);
+                r += plane_w;
+                x01 = sg_read_s16x2(r);
+                x2 = sg_read_s16x2(r + 2);
+                int32_t b = sg_smlad(x01, w0, ch.bias2);
+                a = sg_smlad(x01, w1, a);
+                b = sg_smlabb(x2, w_last01, b);
+                a = sg_smlabt(x2, w_last01, a);
+                r += plane_w;
+                x01 = sg_read_s16x2(r);
+                x2 = sg_read_s16x2(r + 2);
+                a = sg_smlad(x01, w2, a);
+                b = sg_smlad(x01, w1, b);
+                a = sg_smlabb(x2, w_last2, a);
+                b = sg_smlabt(x2, w_last01, b);
+                r += plane_w;
+                x01 = sg_read_s16x2(r);
+                x2 = sg_read_s16x2(r + 2);
+                b = sg_smlad(x01, w2, b);
+                b = sg_smlabb(x2, w_last2, b);
+                out[0] = sg_dw_output(a, &ch, clamp, full_range);
+                out[out_row] = sg_dw_output(b, &ch, clamp, full_range);
+                out += channels;
+                in += col_step;
+            }
+            out += out_row;
+            row += 2 * plane_w;
+        }
+    }
+    for (; oy < out_h; ++oy) {
         const int16_t *in = row;
         int8_t *const row_end = out + out_w * channels;
         if (col_step == 1) {
@@ -79,12 +123,11 @@ static inline void dw3x3_channel(const sg_dw_plane *pl, const sg_dwconv2d_s8_par
             for (int32_t n = out_w >> 1; n > 0; --n) {
                 const int16_t *mid = in + plane_w;
                 const int16_t *bottom = in + 2 * plane_w;
-                int32_t a = ch.bias2, b = ch.bias2;
                 int32_t x01 = sg_read_s16x2(in), x12 = sg_read_s16x2(in + 1);
                 int32_t x23 = sg_read_s16x2(in + 2);
-                a = sg_smlad(x01, w0, a);
+                int32_t a = sg_smlad(x01, w0, ch.bias2);
                 a = sg_smlabb(x23, w_last01, a);
-                b = sg_smlad(x12, w0, b);
+                int32_t b = sg_smlad(x12, w0, ch.bias2);
                 b = sg_smlatb(x23, w_last01, b);
                 x01 = sg_read_s16x2(mid);
                 x12 = sg_read_s16x2(mid + 1);
