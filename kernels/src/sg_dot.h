@@ -262,10 +262,10 @@ static inline void sg_dsp_step_2x2(const int32_t *x, const int8_t *w0, const int
     /* Loads alternate between the two streams, so none of them pairs into an LDRD: the M4
      * pipelines the address phase of a load under the data phase of the load before it, so
      * four single loads back to back cost 5 cycles where LDR, LDR, LDRD cost 6. */
-    int32_t xe = x[0];
     const int32_t v0 = sg_read_s8x4(w0);
-    int32_t xo = x[1];
+    int32_t xe = x[0];
     const int32_t v1 = sg_read_s8x4(w1);
+    int32_t xo = x[1];
     const int32_t v0e = sg_sxtb16(v0), v0o = sg_sxtb16_ror8(v0);
     const int32_t v1e = sg_sxtb16(v1), v1o = sg_sxtb16_ror8(v1);
     *s00 = sg_smlad(xo, v0o, sg_smlad(xe, v0e, *s00));
@@ -343,13 +343,15 @@ static inline int32_t sg_dsp_scale_down(int32_t acc, int32_t mult, int64_t k, in
     return (int32_t)(sum >> 32) >> s;
 }
 
-/* k of sg_dsp_scale_down for the right shift e = -shift >= 1, built word by word (a 64-bit
- * variable shift is six instructions): 2^(30+e) is bit 31 of the low word for e = 1, else bit
- * e - 2 of the high word; (2^e << 30) mod 2^32 and 2^e >> 2 give both cases without a test. */
+/* k of sg_dsp_scale_down for the right shift e = -shift in [1, 31], built word by word (a
+ * 64-bit variable shift is six instructions): 2^(30+e) is bit 31 of the low word for e = 1,
+ * else bit e - 2 of the high word; 2^31 << (e - 1) (mod 2^32) and 2^30 >> (32 - e) give both
+ * cases without a test. */
 static inline int64_t sg_dsp_scale_k(int32_t shift)
 {
-    const uint32_t p = 1u << (uint32_t)-shift;
-    return (int64_t)(((uint64_t)(p >> 2) << 32) | (0x40000000u | (p << 30)));
+    const uint32_t hi = 0x40000000u >> (uint32_t)(32 + shift);
+    const uint32_t lo = 0x40000000u | (0x80000000u << (uint32_t)(-shift - 1));
+    return (int64_t)(((uint64_t)hi << 32) | lo);
 }
 
 /* sg_requantize(acc, mult, shift) for mult >= 0 (sg_requant_ok): the left-shift form for
