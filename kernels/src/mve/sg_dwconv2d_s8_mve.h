@@ -39,7 +39,7 @@ static inline sg_dw_acc sg_dw_tap(sg_dw_acc acc, const int8_t *x, const int8_t *
  * only the lanes in pred are real channels. */
 static inline void sg_dwconv_group_mve(const sg_dwconv2d_s8_params *p, const int8_t *in_tap,
                                        const sg_window *win, int8_t *out_pixel, int32_t ch,
-                                       int tail)
+                                       int tail, int right_only)
 {
     const int32_t c = p->out.c;
     const int32_t in_row_step = p->dil_h * p->in.w * c;
@@ -88,9 +88,14 @@ static inline void sg_dwconv_group_mve(const sg_dwconv2d_s8_params *p, const int
     /* Narrow with saturation to int16 first (even channels into the bottom halfwords, odd into
      * the top: channel order again), then offset and clamp all eight at once. Exact: the act
      * bounds are int8, so a value that saturated at +-32767 ends at the same bound either way. */
-    int16x8_t v =
-        vqmovnbq_s32(vdupq_n_s16(0), sg_mve_requantize(acc_e, m_e, sg_mve_shift_of(s_e)));
-    v = vqmovntq_s32(v, sg_mve_requantize(acc_o, m_o, sg_mve_shift_of(s_o)));
+    int16x8_t v;
+    if (right_only) {
+        v = vqmovnbq_s32(vdupq_n_s16(0), sg_mve_requantize_right(acc_e, m_e, s_e));
+        v = vqmovntq_s32(v, sg_mve_requantize_right(acc_o, m_o, s_o));
+    } else {
+        v = vqmovnbq_s32(vdupq_n_s16(0), sg_mve_requantize(acc_e, m_e, sg_mve_shift_of(s_e)));
+        v = vqmovntq_s32(v, sg_mve_requantize(acc_o, m_o, sg_mve_shift_of(s_o)));
+    }
     v = vqaddq_n_s16(v, (int16_t)p->rq.out_offset);
     v = vminq_s16(vmaxq_s16(v, vdupq_n_s16((int16_t)p->rq.act_min)),
                   vdupq_n_s16((int16_t)p->rq.act_max));
@@ -101,17 +106,25 @@ static inline void sg_dwconv_group_mve(const sg_dwconv2d_s8_params *p, const int
     }
 }
 
-static void sg_dwconv_pixel_mve(const void *params, const int8_t *in_tap, const sg_window *win,
+/* The kernel's parameters and whether every shift is <= 0 (the usual case: TFLite's multipliers
+ * are normalized to [0.5, 1)), which drops the left shift: 3 vector instructions fewer per four
+ * outputs. */
+typedef struct {
+    const sg_dwconv2d_s8_params *p;
+    int right_only;
+} sg_dw_mve_call;
+
+static void sg_dwconv_pixel_mve(const void *call, const int8_t *in_tap, const sg_window *win,
                                 int8_t *out_pixel)
 {
-    const sg_dwconv2d_s8_params *p = (const sg_dwconv2d_s8_params *)params;
-    const int32_t c = p->out.c;
+    const sg_dw_mve_call *k = (const sg_dw_mve_call *)call;
+    const int32_t c = k->p->out.c;
     int32_t ch = 0;
     for (; ch + 8 <= c; ch += 8) {
-        sg_dwconv_group_mve(p, in_tap, win, out_pixel, ch, 0);
+        sg_dwconv_group_mve(k->p, in_tap, win, out_pixel, ch, 0, k->right_only);
     }
     if (ch < c) {
-        sg_dwconv_group_mve(p, in_tap, win, out_pixel, ch, 1);
+        sg_dwconv_group_mve(k->p, in_tap, win, out_pixel, ch, 1, k->right_only);
     }
 }
 
@@ -119,7 +132,11 @@ static void sg_dwconv_pixel_mve(const void *params, const int8_t *in_tap, const 
 static inline void sg_dwconv2d_s8_mve(const sg_dwconv2d_s8_params *p, const sg_window_geometry *g,
                                       const int8_t *input, int8_t *output)
 {
-    sg_for_each_window(g, sg_dwconv_pixel_mve, p, input, output);
+    sg_dw_mve_call call = {p, 1};
+    for (int32_t o = 0; o < p->out.c; ++o) {
+        call.right_only &= p->rq.shift[o] <= 0;
+    }
+    sg_for_each_window(g, sg_dwconv_pixel_mve, &call, input, output);
 }
 
 #endif /* SG_HAS_MVE */

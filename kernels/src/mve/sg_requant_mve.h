@@ -71,6 +71,15 @@ static inline int32x4_t sg_mve_requantize(int32x4_t acc, int32x4_t mult, sg_mve_
     return vrshlq_s32(vqaddq_s32(y, fix), sh.right);
 }
 
+/* sg_mve_requantize when every lane's shift is <= 0 (right = shift): no left shift, and the
+ * tie fix is 0 where right = 0, as there. */
+static inline int32x4_t sg_mve_requantize_right(int32x4_t acc, int32x4_t mult, int32x4_t right)
+{
+    const int32x4_t y = vqrdmulhq_s32(acc, mult);
+    const int32x4_t fix = vshrq_n_s32(vandq_s32(y, right), 31);
+    return vrshlq_s32(vqaddq_s32(y, fix), right);
+}
+
 /* The int8 outputs of four accumulators, each still in an int32 lane. */
 static inline int32x4_t sg_mve_requant_output(int32x4_t acc, int32x4_t mult, sg_mve_shift sh,
                                               const sg_mve_out_stage *s)
