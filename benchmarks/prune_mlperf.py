@@ -9,7 +9,7 @@ held-out half, float and slimgen int8):
 - the AD auto-encoder at 85 % sparsity (target: AUC >= 0.85), unstructured;
 - the KWS DS-CNN at 60 % sparsity (target: accuracy >= 90 %), unstructured, every layer at 60 %.
 
-The outputs (``ad_unstructured0.85_e40_s0.pt2``,
+The outputs (``ad_unstructured0.85_e400_s0.pt2``,
 ``kws_unstructured0.6_e60_s0_layer_lr0.0003_fbn.pt2``, the dense
 ``ad_dense.pt2`` / ``kws_dense.pt2`` and the ``*_int8.calib.npz`` calibration sets used for int8) are
 in --work; build them with ``slimgen build MODEL.pt2 --calib MODEL_int8.calib.npz -o OUT``.
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import compress_mlperf
 
 RUNS = {  # part: compress_mlperf.py options (the best configuration measured; docs/compress.md)
-    "ad": ["--sparsity", "0.85", "--pattern", "unstructured", "--epochs", "40"],
+    "ad": ["--sparsity", "0.85", "--pattern", "unstructured", "--epochs", "400"],
     "kws": ["--sparsity", "0.6", "--pattern", "unstructured", "--epochs", "60", "--lr", "3e-4",
             "--freeze-bn", "--scope", "layer"],
 }
