@@ -53,7 +53,11 @@ static inline void sg_dwconv_group_mve(const sg_dwconv2d_s8_params *p, const int
     const uint32x4_t odd = vidupq_n_u32(1u, 2);
     int32x4_t acc_e = vdupq_n_s32(0);
     int32x4_t acc_o = vdupq_n_s32(0);
-    if (p->bias != NULL) {
+    if (p->bias != NULL && !tail) {
+        const int32x4x2_t b = vld2q_s32(p->bias + ch);
+        acc_e = b.val[0];
+        acc_o = b.val[1];
+    } else if (p->bias != NULL) {
         acc_e = tail ? vldrwq_gather_shifted_offset_z_s32(p->bias + ch, even, p_even)
                      : vldrwq_gather_shifted_offset_s32(p->bias + ch, even);
         acc_o = tail ? vldrwq_gather_shifted_offset_z_s32(p->bias + ch, odd, p_odd)
@@ -77,14 +81,21 @@ static inline void sg_dwconv_group_mve(const sg_dwconv2d_s8_params *p, const int
     acc_o = acc.o;
     const int32_t *mult = p->rq.mult + ch;
     const int32_t *shift = p->rq.shift + ch;
-    const int32x4_t m_e = tail ? vldrwq_gather_shifted_offset_z_s32(mult, even, p_even)
-                               : vldrwq_gather_shifted_offset_s32(mult, even);
-    const int32x4_t m_o = tail ? vldrwq_gather_shifted_offset_z_s32(mult, odd, p_odd)
-                               : vldrwq_gather_shifted_offset_s32(mult, odd);
-    const int32x4_t s_e = tail ? vldrwq_gather_shifted_offset_z_s32(shift, even, p_even)
-                               : vldrwq_gather_shifted_offset_s32(shift, even);
-    const int32x4_t s_o = tail ? vldrwq_gather_shifted_offset_z_s32(shift, odd, p_odd)
-                               : vldrwq_gather_shifted_offset_s32(shift, odd);
+    int32x4_t m_e, m_o, s_e, s_o;
+    if (tail) {
+        m_e = vldrwq_gather_shifted_offset_z_s32(mult, even, p_even);
+        m_o = vldrwq_gather_shifted_offset_z_s32(mult, odd, p_odd);
+        s_e = vldrwq_gather_shifted_offset_z_s32(shift, even, p_even);
+        s_o = vldrwq_gather_shifted_offset_z_s32(shift, odd, p_odd);
+    } else {
+        /* VLD2 splits eight words into even and odd without the gathers' offset vectors. */
+        const int32x4x2_t m = vld2q_s32(mult);
+        const int32x4x2_t s = vld2q_s32(shift);
+        m_e = m.val[0];
+        m_o = m.val[1];
+        s_e = s.val[0];
+        s_o = s.val[1];
+    }
     /* Narrow with saturation to int16 first (even channels into the bottom halfwords, odd into
      * the top: channel order again), then offset and clamp all eight at once. Exact: the act
      * bounds are int8, so a value that saturated at +-32767 ends at the same bound either way. */
