@@ -129,13 +129,18 @@ static void sg_dwconv_pixel_mve(const void *call, const int8_t *in_tap, const sg
                                 int8_t *out_pixel)
 {
     const sg_dw_mve_call *k = (const sg_dw_mve_call *)call;
-    const int32_t c = k->p->out.c;
+    /* Local copies: the int8 output stores may alias anything reached through a pointer, which
+     * would make every group reload the window and the parameters. */
+    const sg_window w = *win;
+    const sg_dwconv2d_s8_params p = *k->p;
+    const int right_only = k->right_only;
+    const int32_t c = p.out.c;
     int32_t ch = 0;
     for (; ch + 8 <= c; ch += 8) {
-        sg_dwconv_group_mve(k->p, in_tap, win, out_pixel, ch, 0, k->right_only);
+        sg_dwconv_group_mve(&p, in_tap, &w, out_pixel, ch, 0, right_only);
     }
     if (ch < c) {
-        sg_dwconv_group_mve(k->p, in_tap, win, out_pixel, ch, 1, k->right_only);
+        sg_dwconv_group_mve(&p, in_tap, &w, out_pixel, ch, 1, right_only);
     }
 }
 
