@@ -98,13 +98,15 @@ static inline void sg_dwconv_group_mve(const sg_dwconv2d_s8_params *p, const int
     }
     /* Narrow with saturation to int16 first (even channels into the bottom halfwords, odd into
      * the top: channel order again), then offset and clamp all eight at once. Exact: the act
-     * bounds are int8, so a value that saturated at +-32767 ends at the same bound either way. */
+     * bounds are int8, so a value that saturated at +-32767 ends at the same bound either way.
+     * VQMOVNB's first operand only supplies the top halfwords, which VQMOVNT then overwrites:
+     * any vector already in a register does (a zero vector costs a load). */
     int16x8_t v;
     if (right_only) {
-        v = vqmovnbq_s32(vdupq_n_s16(0), sg_mve_requantize_right(acc_e, m_e, s_e));
+        v = vqmovnbq_s32(vreinterpretq_s16_s32(acc_e), sg_mve_requantize_right(acc_e, m_e, s_e));
         v = vqmovntq_s32(v, sg_mve_requantize_right(acc_o, m_o, s_o));
     } else {
-        v = vqmovnbq_s32(vdupq_n_s16(0), sg_mve_requantize(acc_e, m_e, sg_mve_shift_of(s_e)));
+        v = vqmovnbq_s32(vreinterpretq_s16_s32(acc_e), sg_mve_requantize(acc_e, m_e, sg_mve_shift_of(s_e)));
         v = vqmovntq_s32(v, sg_mve_requantize(acc_o, m_o, sg_mve_shift_of(s_o)));
     }
     v = vqaddq_n_s16(v, (int16_t)p->rq.out_offset);
