@@ -292,24 +292,32 @@ static inline void sg_dsp_dot_2x2(const int32_t *x, const int8_t *w, int32_t k, 
         w0 += 16;
         w1 += 16;
     }
-    if (k & 8) {
-        sg_dsp_step_2x2(x, w0, w1, &s00, &s01, &s10, &s11);
-        sg_dsp_step_2x2(x + 4, w0 + 4, w1 + 4, &s00, &s01, &s10, &s11);
-        x += 8;
-        w0 += 8;
-        w1 += 8;
+    /* One test for the whole remainder: the three tests below reload k from the stack (the
+     * loop above holds every register), about 8 instructions per tile when k % 16 == 0. */
+    if ((k & 15) != 0) {
+        if (k & 8) {
+            sg_dsp_step_2x2(x, w0, w1, &s00, &s01, &s10, &s11);
+            sg_dsp_step_2x2(x + 4, w0 + 4, w1 + 4, &s00, &s01, &s10, &s11);
+            x += 8;
+            w0 += 8;
+            w1 += 8;
+        }
+        if (k & 4) {
+            sg_dsp_step_2x2(x, w0, w1, &s00, &s01, &s10, &s11);
+            x += 4;
+            w0 += 4;
+            w1 += 4;
+        }
+        const int32_t rest = k & 3;
+        s00 = sg_dsp_tail(x, w0, rest, s00);
+        s01 = sg_dsp_tail(x, w1, rest, s01);
+        s10 = sg_dsp_tail(x + rest, w0, rest, s10);
+        s11 = sg_dsp_tail(x + rest, w1, rest, s11);
     }
-    if (k & 4) {
-        sg_dsp_step_2x2(x, w0, w1, &s00, &s01, &s10, &s11);
-        x += 4;
-        w0 += 4;
-        w1 += 4;
-    }
-    const int32_t rest = k & 3;
-    acc[0] = sg_dsp_tail(x, w0, rest, s00);
-    acc[1] = sg_dsp_tail(x, w1, rest, s01);
-    acc[2] = sg_dsp_tail(x + rest, w0, rest, s10);
-    acc[3] = sg_dsp_tail(x + rest, w1, rest, s11);
+    acc[0] = s00;
+    acc[1] = s01;
+    acc[2] = s10;
+    acc[3] = s11;
 }
 
 /* acc[p] += dot(pixel p, w) for the two pixels widened at x by sg_dsp_widen2: the last weight
