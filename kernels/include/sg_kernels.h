@@ -245,6 +245,12 @@ sg_status sg_softmax_s8(const sg_softmax_s8_params *p,
  * [rows][ceil(cols / 4)][n]; 2-bit in-group positions, entry e of a row at bits 2 * (e % 4) of
  * byte e / 4 of the row's ceil(ceil(cols / 4) * n / 4) index bytes.
  *
+ * sg_shared_s8 (shared, weight sharing for flash): one byte per entry, code = entry & (2^code_bits
+ * - 1), code_bits 1..4; codebook[1 << code_bits] int8 with codebook[0] == 0. A cursor starts at
+ * column 0 of each row; an entry with code != 0 moves it by entry >> code_bits and adds
+ * x[cursor] * codebook[code]; code 0 is an escape that moves it by entry itself (a multiple of
+ * 2^code_bits) and adds x[cursor] * 0. row_len[r] entries per row, escapes included.
+ *
  * Folded bias: the sparse kernels never read rq.in_offset's contribution from the weights;
  * bias[r] must be bias + in_offset * sum(all weights of row r) (fold_input_offset()), so the
  * inner loops touch only stored entries. bias may be NULL (0). rq.in_offset is still range
@@ -272,6 +278,15 @@ typedef struct {
     const uint8_t *index;        /* [rows][index bytes per row] */
     const int8_t *values;        /* [rows][ceil(cols / 4)][n] */
 } sg_nm4_s8;
+
+typedef struct {
+    int32_t rows;
+    int32_t cols;
+    int32_t code_bits;           /* 1..4 */
+    const int8_t *codebook;      /* [1 << code_bits], codebook[0] == 0 */
+    const uint16_t *row_len;     /* [rows] entries per row, escapes included */
+    const uint8_t *entry;        /* [entries] (delta << code_bits) | code */
+} sg_shared_s8;
 
 /* Sparse fully connected: in_features = w.cols, out_features = w.rows. */
 typedef struct {
@@ -307,6 +322,18 @@ sg_status sg_fc_s8_nm4(const sg_fc_s8_nm4_params *p,
                        const int8_t *input,
                        int8_t *output,
                        sg_scratch scratch);
+
+typedef struct {
+    sg_shared_s8 w;
+    const int32_t *bias; /* folded */
+    sg_requant rq;
+} sg_fc_s8_shared_params;
+
+int32_t sg_fc_s8_shared_scratch_size(const sg_fc_s8_shared_params *p);
+sg_status sg_fc_s8_shared(const sg_fc_s8_shared_params *p,
+                          const int8_t *input,
+                          int8_t *output,
+                          sg_scratch scratch);
 
 /* Sparse 1x1 pointwise convolution (stride 1, no padding): in 1 x H x W x C_in, out
  * 1 x H x W x C_out with C_in = w.cols, C_out = w.rows, in.h == out.h, in.w == out.w. */
@@ -349,6 +376,20 @@ sg_status sg_conv2d_s8_1x1_nm4(const sg_conv2d_s8_1x1_nm4_params *p,
                                const int8_t *input,
                                int8_t *output,
                                sg_scratch scratch);
+
+typedef struct {
+    sg_dims in;
+    sg_dims out;
+    sg_shared_s8 w;
+    const int32_t *bias; /* folded */
+    sg_requant rq;
+} sg_conv2d_s8_1x1_shared_params;
+
+int32_t sg_conv2d_s8_1x1_shared_scratch_size(const sg_conv2d_s8_1x1_shared_params *p);
+sg_status sg_conv2d_s8_1x1_shared(const sg_conv2d_s8_1x1_shared_params *p,
+                                  const int8_t *input,
+                                  int8_t *output,
+                                  sg_scratch scratch);
 
 /* Sparse convolution, groups = 1, any window (sg_conv2d_s8's geometry): the OHWI filter
  * flattened to [C_out][K_h * K_w * C_in] and packed; im2col rows of 4 output pixels go to
@@ -415,5 +456,26 @@ sg_status sg_conv2d_s8_nm4(const sg_conv2d_s8_nm4_params *p,
                            const int8_t *input,
                            int8_t *output,
                            sg_scratch scratch);
+
+typedef struct {
+    sg_dims in;
+    sg_dims filter;
+    sg_dims out;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t pad_top;
+    int32_t pad_left;
+    int32_t dil_h;
+    int32_t dil_w;
+    sg_shared_s8 w;
+    const int32_t *bias; /* folded */
+    sg_requant rq;
+} sg_conv2d_s8_shared_params;
+
+int32_t sg_conv2d_s8_shared_scratch_size(const sg_conv2d_s8_shared_params *p);
+sg_status sg_conv2d_s8_shared(const sg_conv2d_s8_shared_params *p,
+                              const int8_t *input,
+                              int8_t *output,
+                              sg_scratch scratch);
 
 #endif /* SG_KERNELS_H */

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..ir.graph import Node
 from ..lower.kernels import KernelSpec, weight_matrix
-from ..lower.sparse_format import Bsr1x4, Csr8, fold_input_offset, pack
+from ..lower.sparse_format import Bsr1x4, Csr8, Shared, fold_input_offset, pack
 
 
 def sparse_fields(em: Any, n: Node, spec: KernelSpec) -> tuple[list[tuple[str, str]], str, str]:
@@ -33,10 +33,15 @@ def sparse_fields(em: Any, n: Node, spec: KernelSpec) -> tuple[list[tuple[str, s
     elif isinstance(p, Bsr1x4):
         arrays = [("row_blocks", "uint16_t", p.row_blocks),
                   ("block_col", "uint16_t", p.block_col), ("values", "int8_t", p.values)]
+    elif isinstance(p, Shared):
+        arrays = [("codebook", "int8_t", p.codebook), ("row_len", "uint16_t", p.row_len),
+                  ("entry", "uint8_t", p.entry)]
     else:
         arrays = [("index", "uint8_t", p.index), ("values", "int8_t", p.values)]
     members = [f".rows = {p.rows}", f".cols = {p.cols}"]
-    if not isinstance(p, (Csr8, Bsr1x4)):
+    if isinstance(p, Shared):
+        members.append(f".code_bits = {p.code_bits}")
+    if not isinstance(p, (Csr8, Bsr1x4, Shared)):
         members.append(f".n = {p.n}")
     for field, ctype, data in arrays:
         # An empty table (an all-zero layer) still needs one element to be valid C.

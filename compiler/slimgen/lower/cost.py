@@ -44,6 +44,11 @@ ANALYTIC: dict[str, tuple[float, ...]] = {
     "pw:bsr1x4": (1900.0, 240.0, 39.0, 0.0),
     "fc:nm": (125.0, 120.0, 7.7, 0.0),
     "pw:nm": (0.0, 165.0, 15.0, 0.0),
+    # shared (one byte per entry, codebook): H4's M4 fit of its own kernels, used on every core
+    # until benchmarks/sparse_calibrate.py measures it.
+    "fc:shared": (100.0, 120.0, 9.0, 0.0),
+    "pw:shared": (2100.0, 230.0, 24.0, 0.0),
+    "conv:shared": (2000.0, 230.0, 24.0, 4.0),
 }
 
 
@@ -92,6 +97,8 @@ def units_of(packed: sf.Packed | None, w: np.ndarray) -> int:
         return packed.entries
     if isinstance(packed, sf.Bsr1x4):
         return packed.blocks
+    if isinstance(packed, sf.Shared):
+        return packed.entries
     return int(packed.values.size)
 
 

@@ -34,7 +34,8 @@ def _is_1x1(n: Node) -> bool:
 
 
 #: Sparse format -> suffix of its C kernels (nm2:4 and nm1:4 share sg_*_nm4).
-SPARSE_C_NAMES = {"unstructured": "csr8", "bsr1x4": "bsr1x4", "nm2:4": "nm4", "nm1:4": "nm4"}
+SPARSE_C_NAMES = {"unstructured": "csr8", "bsr1x4": "bsr1x4", "nm2:4": "nm4", "nm1:4": "nm4",
+                  "shared": "shared"}
 
 
 def weight_matrix(n: Node):

@@ -28,6 +28,10 @@ The C structs in ``kernels/include/sg_kernels.h`` hold exactly these arrays.
     last, partial group (cols not a multiple of 4) is allowed: its fillers point at column 0 of
     the group, which always exists, so the kernel never reads past the input row.
 
+``shared`` (``sparse_shared.Shared``, C ``sg_shared_s8``): one byte per entry, a column delta
+    and a code into a per-layer codebook of at most 15 int8 values (weight sharing for flash;
+    encoding in ``sparse_shared``'s docstring).
+
 ``densify`` is the meaning of a packed matrix: the kernel computes ``sum(x[col] * value)`` over
 its entries, which equals the dense dot product with ``densify(packed)``. So the reference of
 every sparse kernel is "densify, then the dense reference" (``slimgen.ref.sparse``).
@@ -41,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..compress.patterns import BLOCK
+from .sparse_shared import Shared, densify_shared, pack_shared
 
 I8 = npt.NDArray[np.int8]
 U8 = npt.NDArray[np.uint8]
@@ -48,7 +53,7 @@ U16 = npt.NDArray[np.uint16]
 
 ESCAPE = 255  # a delta byte of 255 is an escape entry (value 0) when a gap is >= 255
 MAX_ROW_ENTRIES = 0xFFFF  # row_len and row_blocks are uint16
-FORMATS = ("unstructured", "bsr1x4", "nm2:4", "nm1:4")
+FORMATS = ("unstructured", "bsr1x4", "nm2:4", "nm1:4", "shared")
 
 
 class SparseFormatError(ValueError):
@@ -124,7 +129,7 @@ class NM:
         return int(self.values.size + self.index.size)
 
 
-Packed = Csr8 | Bsr1x4 | NM
+Packed = Csr8 | Bsr1x4 | NM | Shared
 
 
 # ---- unstructured -----------------------------------------------------------------------------
@@ -250,6 +255,8 @@ def pack(w: npt.ArrayLike, fmt: str) -> Packed:
         return pack_bsr1x4(w)
     if fmt in ("nm2:4", "nm1:4"):
         return pack_nm(w, int(fmt[2]))
+    if fmt == "shared":
+        return pack_shared(w)
     raise SparseFormatError(f"unknown sparse format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
@@ -259,6 +266,8 @@ def densify(p: Packed) -> I8:
         return _densify_csr8(p)
     if isinstance(p, Bsr1x4):
         return _densify_bsr1x4(p)
+    if isinstance(p, Shared):
+        return densify_shared(p)
     return _densify_nm(p)
 
 
@@ -267,6 +276,8 @@ def format_name(p: Packed) -> str:
         return "unstructured"
     if isinstance(p, Bsr1x4):
         return "bsr1x4"
+    if isinstance(p, Shared):
+        return "shared"
     return f"nm{p.n}:{p.m}"
 
 

@@ -1,0 +1,47 @@
+/* sg_conv2d_s8_shared: convolution (groups = 1) with shared-value sparse weights (sg_shared_s8)
+ * over the OHWI filter flattened to [C_out][K_h * K_w * C_in], through im2col rows in scratch
+ * (sg_sparse_conv.h), bias folded with the input offset (sg_kernels.h).
+ * Reference: compiler/slimgen/ref/sparse.py conv2d(), i.e. ref.conv on the densified weights. */
+#include "sg_kernels.h"
+
+#include "sg_sparse_conv.h"
+#include "sg_sparse_shared.h"
+
+int32_t sg_conv2d_s8_shared_scratch_size(const sg_conv2d_s8_shared_params *p)
+{
+    return sg_sparse_conv_scratch(&p->filter);
+}
+
+sg_status sg_conv2d_s8_shared(const sg_conv2d_s8_shared_params *p,
+                            const int8_t *input,
+                            int8_t *output,
+                            sg_scratch scratch)
+{
+    SG_REQUIRE(p != NULL && input != NULL && output != NULL, SG_ERR_ARG);
+    const sg_window_geometry g =
+        sg_sparse_conv_geometry(&p->in, &p->filter, &p->out, p->stride_h, p->stride_w,
+                                p->pad_top, p->pad_left, p->dil_h, p->dil_w);
+    SG_REQUIRE(sg_shared_ok(&p->w) && sg_sparse_conv_shapes_ok(&g, &p->filter, p->w.rows, p->w.cols),
+               SG_ERR_ARG);
+    SG_REQUIRE(sg_requant_ok(&p->rq, p->w.rows), SG_ERR_ARG);
+    SG_REQUIRE(sg_scratch_ok(scratch, sg_conv2d_s8_shared_scratch_size(p)), SG_ERR_SCRATCH);
+
+    const int32_t k = p->w.cols;
+    const int32_t cout = p->out.c;
+    const int32_t pixels = p->out.h * p->out.w;
+    /* Padded taps hold the zero point: x + in_offset == 0 there, so the folded bias cancels. */
+    const int8_t fill = (int8_t)(-p->rq.in_offset);
+    int8_t *rows = (int8_t *)scratch.buf;
+    for (int32_t i = 0; i < pixels; i += SG_SPARSE_CONV_ROWS) {
+        const int32_t n = sg_im2col_rows(input, &g, i, k, fill, rows);
+        int8_t *out = output + i * cout;
+        if (n == 4) {
+            sg_shared_rows_4(&p->w, rows, k, p->bias, &p->rq, out, cout);
+        } else {
+            for (int32_t j = 0; j < n; ++j) {
+                sg_shared_rows_1(&p->w, rows + j * k, p->bias, &p->rq, out + j * cout);
+            }
+        }
+    }
+    return SG_OK;
+}
