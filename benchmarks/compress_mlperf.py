@@ -3,6 +3,11 @@
     python3 benchmarks/compress_mlperf.py ic  [--sparsity 0.5] [--epochs 30]
     python3 benchmarks/compress_mlperf.py kws [--sparsity 0.5] [--pattern block]
     python3 benchmarks/compress_mlperf.py ad  [--sparsity 0.85]
+    python3 benchmarks/compress_mlperf.py kws --prune-method obs --sparsity 0.6 --epochs 10
+
+``--prune-method obs`` replaces the gradual magnitude schedule by one-shot layer-wise Optimal
+Brain Surgeon pruning (compress/obs.py; Hessians from ``--obs-samples`` fine-tune-half views)
+followed by the same function-matching fine-tuning with the mask fixed (``--epochs 0``: none).
 
 ../shared/data holds the trained reference models and their MLPerf *test* samples only (IC: 200
 CIFAR-10 images, KWS: 1000 MFCCs, AD: 248 ToyCar clips), no training set. The protocol:
@@ -240,11 +245,18 @@ def run(a: argparse.Namespace) -> dict:
         tag += f"_{a.ad_target}"
     if a.freeze_bn:
         tag += "_fbn"
+    if a.prune_method != "magnitude":
+        tag += f"_{a.prune_method}{a.obs_samples}"
+    if a.exclude:
+        tag += "_x" + "-".join(e.replace("*", "") for e in a.exclude)
     out = a.work / f"{tag}.pt2"
     cmd = ["slimgen", "compress", str(dense_pt2), "--data", "benchmarks.compress_mlperf:loaders",
            "-o", str(out), "--sparsity", str(a.sparsity), "--pattern", a.pattern, "--scope",
            a.scope, "--epochs", str(a.epochs), "--prune-steps", str(a.prune_steps), "--lr",
            str(a.lr), "--seed", str(a.seed), "-q"] + (["--freeze-bn"] if a.freeze_bn else [])
+    if a.prune_method != "magnitude":
+        cmd += ["--prune-method", a.prune_method, "--obs-samples", str(a.obs_samples)]
+    cmd += [f"--exclude={e}" for e in a.exclude]
     if part == "ad":
         cmd += ["--loss", "mse"]
     else:
@@ -293,6 +305,10 @@ def parser() -> argparse.ArgumentParser:
                     help="AD: match the dense model's reconstruction, or reconstruct the input")
     ap.add_argument("--freeze-bn", action="store_true",
                     help="fine-tune with BatchNorm on its running statistics")
+    ap.add_argument("--prune-method", choices=["magnitude", "obs"], default="magnitude")
+    ap.add_argument("--obs-samples", type=int, default=1024,
+                    help="obs: augmented fine-tune-half views whose layer inputs give the Hessians")
+    ap.add_argument("--exclude", action="append", default=[], help="layer left dense (repeatable)")
     ap.add_argument("--force", action="store_true", help="re-run compress over an existing output")
     return ap
 

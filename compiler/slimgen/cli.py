@@ -235,6 +235,15 @@ def _print_verify(res: dict[str, Any]) -> None:
 @click.option("--epochs", default=10, show_default=True, help="Fine-tuning epochs per pruning run.")
 @click.option("--prune-steps", default=10, show_default=True,
               help="Pruning updates of the Zhu & Gupta schedule.")
+@click.option("--prune-method", type=click.Choice(["magnitude", "obs"]), default="magnitude",
+              show_default=True,
+              help="magnitude: gradual Zhu & Gupta schedule during fine-tuning; obs: one-shot "
+                   "layer-wise Optimal Brain Surgeon reconstruction from calibration samples, "
+                   "then --epochs of fine-tuning with the mask fixed (0: none).")
+@click.option("--obs-samples", default=1024, show_default=True,
+              help="Training samples whose layer inputs give the OBS Hessians.")
+@click.option("--obs-damp", default=0.01, show_default=True,
+              help="OBS dampening: H + damp * mean(diag H) * I.")
 @click.option("--freeze-bn", is_flag=True,
               help="Prune/distil with BatchNorm on its running statistics (small or heavily "
                    "augmented data: batch statistics would drift).")
@@ -261,7 +270,8 @@ def _print_verify(res: dict[str, Any]) -> None:
               help="Allow loading pickled nn.Modules (unpickling runs code from the file).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
 def compress(model: Path, data: str, out: Path, loss: str, pattern: str, sparsity: str,
-             scope: str, exclude: tuple[str, ...], epochs: int, prune_steps: int, freeze_bn: bool,
+             scope: str, exclude: tuple[str, ...], epochs: int, prune_steps: int,
+             prune_method: str, obs_samples: int, obs_damp: float, freeze_bn: bool,
              teachers: tuple[Path, ...], teacher_weights: tuple[float, ...],
              student: Path | None, temperature: float, alpha: float, distill_epochs: int,
              qat: bool, qat_epochs: int, lr: float, qat_lr: float, batch_size: int, seed: int,
@@ -278,7 +288,9 @@ def compress(model: Path, data: str, out: Path, loss: str, pattern: str, sparsit
                                "Pass e.g. --sparsity 0.8 or --sparsity 0.5,0.7,0.9.") from None
         opts = CompressOptions(
             data=data, out=out, loss=loss, pattern=pattern, sparsity=levels, scope=scope,
-            exclude=list(exclude), epochs=epochs, prune_steps=prune_steps, freeze_bn=freeze_bn,
+            exclude=list(exclude), epochs=epochs, prune_steps=prune_steps,
+            prune_method=prune_method, obs_samples=obs_samples, obs_damp=obs_damp,
+            freeze_bn=freeze_bn,
             teachers=list(teachers), teacher_weights=list(teacher_weights), student=student,
             temperature=temperature, alpha=alpha, distill_epochs=distill_epochs, qat=qat,
             qat_epochs=qat_epochs, lr=lr, qat_lr=qat_lr, batch_size=batch_size, seed=seed,

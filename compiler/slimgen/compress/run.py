@@ -20,6 +20,7 @@ from torch import fx
 
 from ..errors import InputError
 from . import channel as ch
+from . import obs
 from . import qat as qatmod
 from .data import Data, check_against_model, load_data
 from .distill import Teachers
@@ -44,6 +45,9 @@ class CompressOptions:
     prune_steps: int = 10
     freeze_bn: bool = False  # fine-tune with BatchNorm on its running statistics
     ramp: float = 0.66  # fraction of fine-tuning over which sparsity ramps up
+    prune_method: str = "magnitude"  # or "obs": one-shot OBS reconstruction, then masks fixed
+    obs_samples: int = 1024  # calibration samples (from the training data) for OBS Hessians
+    obs_damp: float = 0.01  # H + damp * mean(diag H) * I
     teachers: list[Path] = field(default_factory=list)
     teacher_weights: list[float] = field(default_factory=list)
     student: Path | None = None
@@ -74,6 +78,16 @@ def _check_options(o: CompressOptions) -> Pattern:
             raise InputError(f"sparsity {s} is impossible: it is the fraction of weights (or, with "
                              "--pattern channel, of output channels) removed, in [0, 1).",
                              "Pass e.g. --sparsity 0.8 or a sweep --sparsity 0.5,0.7,0.9.")
+    if o.prune_method not in ("magnitude", "obs"):
+        raise InputError(f"--prune-method {o.prune_method} is unknown.", "Use magnitude or obs.")
+    if o.prune_method == "obs" and pattern.kind == "channel":
+        raise InputError("--prune-method obs removes single weights, 1x4 blocks or N:M groups, "
+                         "not whole channels.", "Use --prune-method magnitude with --pattern "
+                         "channel.")
+    if o.prune_method == "obs" and (o.obs_samples < 1 or o.obs_damp <= 0):
+        raise InputError(f"--obs-samples {o.obs_samples} / --obs-damp {o.obs_damp}: need at least "
+                         "one sample and a positive damping.", "Pass e.g. --obs-samples 1024 "
+                         "--obs-damp 0.01.")
     if o.scope not in ("layer", "global"):
         raise InputError(f"--scope {o.scope} is unknown.", "Use layer or global.")
     if o.scope == "global" and pattern.kind in ("channel", "n:m"):
@@ -205,6 +219,19 @@ def prune_run(gm: fx.GraphModule, data: Data, o: CompressOptions, pattern: Patte
                 update(step // every)
             else:
                 ch.mask_channels(gm, targets, state["keep"])
+    elif o.prune_method == "obs":
+        layers, _ = select_layers(prunable_layers(gm, data.example.to(o.device)), o.exclude,
+                                  pattern)
+        batches = obs.calibration_batches(data.train, o.obs_samples)
+        state["masks"], stats = obs.prune(gm, layers, pattern, sparsity, batches, o.scope,
+                                          o.obs_damp)
+        state["obs"] = [asdict(st) for st in stats]
+
+        def update(k: int) -> None:  # the OBS mask is final: fine-tuning keeps it
+            apply_masks(layers, state["masks"])
+
+        def after(step: int) -> None:
+            apply_masks(layers, state["masks"])
     else:
         layers, _ = select_layers(prunable_layers(gm, data.example.to(o.device)), o.exclude,
                                   pattern)
@@ -228,6 +255,8 @@ def prune_run(gm: fx.GraphModule, data: Data, o: CompressOptions, pattern: Patte
     update(n_prune)  # the exact target, whatever the step count
     if pattern.kind == "channel":
         ch.shrink(gm, targets, state["keep"])
+    if "obs" in state:
+        gm.meta["sg_obs"] = state["obs"]  # per-layer OBS figures for the report
     return gm
 
 
@@ -319,6 +348,8 @@ def compress(model: Path, o: CompressOptions) -> dict[str, Any]:
             for s in o.sparsity or [1 - pattern.n / pattern.m]:
                 pruned = prune_run(gm, data, o, pattern, s, teachers, progress)
                 rec = _measure(f"pruned {pattern} {s:g}", pruned, data, o, sparsity=s)
+                if "sg_obs" in pruned.meta:
+                    rec["obs"] = pruned.meta["sg_obs"]
                 sweep.append(rec)
                 if len(o.sparsity) > 1:
                     p = o.out.with_name(f"{o.out.stem}.sparsity-{s:g}.pt2")

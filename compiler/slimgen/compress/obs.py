@@ -1,0 +1,437 @@
+"""One-shot layer-wise pruning by Optimal Brain Surgeon reconstruction (calibration data only).
+
+For each prunable layer, in graph order and with the earlier layers already pruned (so a layer
+compensates for the error its inputs now carry), the calibration inputs X of the layer give the
+Hessian of its output reconstruction error ``H = X X^T / N + damp * mean(diag) * I`` over the
+reduction axis (a conv through its im2col rows; a grouped or depthwise conv one Hessian per group,
+e.g. 9x9 per channel). Each output row is then pruned greedily and exactly as in Frantar &
+Alistarh 2022, *Optimal Brain Compression* (OBC): remove the weight (or 1x4 block, or the weight
+that keeps its N:M group feasible) whose removal raises the error least, ``w_q^2 / [H^-1]_qq``
+(a block S: ``w_S^T [H^-1]_SS^-1 w_S``), correct the remaining weights of the row by the OBS
+update, and drop q from H^-1. The greedy order gives each row's error after k removals; the rows
+of a layer then share the layer's budget where it costs least (the increments are summed over
+rows, weighted by the BatchNorm scale that follows the layer), and ``scope='global'`` shares the
+budget of all layers by each layer's error relative to its output energy (planned on the dense
+model). The kept weights are finally set to the exact least-squares reconstruction for the chosen
+mask, ``w_K = w_K + H_KK^-1 H_KP w_P``, which is what the sequence of OBS updates computes.
+
+Groups lie along slimgen's reduction order (``Layer.rows``), as for magnitude pruning, so masks
+are exactly the runs the sparse kernels read. BatchNorm is kept, not folded: a conv's Hessian is
+built from the conv's own inputs, and the BatchNorm that follows only rescales each output row.
+
+Exact per-row OBC costs O(rows * d^3) for reduction length d; layers with d above ``max_exact``
+(default 1024) use the SparseGPT approximation (Frantar & Alistarh 2023): one pass over the
+columns in blocks of 128, the mask of each block chosen from ``w^2 / [H^-1]_qq`` (Cholesky form of
+H^-1), later columns corrected by the OBS update; there the sparsity is the same in every row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import fx
+
+from ..errors import InputError
+from .model import CONV, Layer, set_training, switch_kind
+from .patterns import BLOCK, Pattern
+
+ROW_CHUNK = 16  # rows whose H^-1 copies are updated together (memory: chunk * d^2 doubles)
+
+
+@dataclass
+class Stats:
+    """What OBS did to one layer (for the report)."""
+
+    name: str
+    weights: int
+    pruned: int
+    rel_error: float  # ||(W - W') X||^2 / ||W X||^2 on the calibration inputs, BN-scaled rows
+    method: str  # "obc" (exact, greedy per row) or "sparsegpt"
+
+
+# -- calibration inputs and Hessians -----------------------------------------------------------
+
+class _Stop(Exception):
+    pass
+
+
+class _Capture(fx.Interpreter):
+    """Runs the model up to ``node`` and keeps its input (first argument)."""
+
+    def __init__(self, gm: fx.GraphModule, node: fx.Node) -> None:
+        super().__init__(gm)
+        self.target_node = node
+        self.got: torch.Tensor | None = None
+
+    def run_node(self, n: fx.Node) -> Any:
+        if n is self.target_node:
+            self.got = self.env[n.args[0]]  # type: ignore[index]
+            raise _Stop
+        return super().run_node(n)
+
+
+def _layer_input(gm: fx.GraphModule, lyr: Layer, x: torch.Tensor) -> torch.Tensor:
+    cap = _Capture(gm, lyr.node)
+    try:
+        cap.run(x)
+    except _Stop:
+        pass
+    assert cap.got is not None
+    return cap.got
+
+
+def _conv_geometry(lyr: Layer) -> tuple[Any, Any, Any, int]:
+    a = list(lyr.node.args) + [None] * 7
+    stride, padding, dilation = (a[3] or 1), (a[4] or 0), (a[5] or 1)
+    groups = int(a[6] or 1)
+    return stride, padding, dilation, groups
+
+
+def _columns(lyr: Layer, x: torch.Tensor) -> torch.Tensor:
+    """The layer's reduction vectors: (groups, samples, d) in torch's weight column order."""
+    if lyr.node.target not in CONV:
+        return x.reshape(1, -1, x.shape[-1])
+    stride, padding, dilation, groups = _conv_geometry(lyr)
+    kh, kw = lyr.weight.shape[2:]
+    u = F.unfold(x, (kh, kw), dilation=dilation, padding=padding, stride=stride)  # (N, C*k, L)
+    n, ck, ll = u.shape
+    return u.reshape(n, groups, ck // groups, ll).permute(1, 0, 3, 2).reshape(groups, n * ll, -1)
+
+
+def _slim_order(lyr: Layer) -> torch.Tensor:
+    """Column permutation torch order -> slimgen's reduction order (what ``Layer.rows`` does)."""
+    w = lyr.weight
+    if w.dim() == 4:
+        c, kh, kw = w.shape[1:]
+        return torch.arange(c * kh * kw).reshape(c, kh, kw).permute(1, 2, 0).reshape(-1)
+    return lyr.perm if lyr.perm is not None else torch.arange(w.shape[1])
+
+
+@torch.no_grad()
+def hessians(gm: fx.GraphModule, lyr: Layer, batches: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Undamped ``X X^T / N`` per group, (groups, d, d) float64, in slimgen's column order."""
+    h: torch.Tensor | None = None
+    count = 0
+    for x in batches:
+        cols = _columns(lyr, _layer_input(gm, lyr, x)).double()
+        part = cols.transpose(1, 2) @ cols
+        h = part if h is None else h + part
+        count += cols.shape[1]
+    assert h is not None
+    p = _slim_order(lyr)
+    return (h / max(1, count))[:, p][:, :, p]
+
+
+def _damped(h: torch.Tensor, damp: float) -> torch.Tensor:
+    d = h.shape[-1]
+    diag = torch.diagonal(h, dim1=-2, dim2=-1)
+    lam = damp * diag.mean(-1)
+    lam = torch.where(lam > 0, lam, torch.ones_like(lam))  # all inputs zero: any H > 0 will do
+    return h + lam[:, None, None] * torch.eye(d, dtype=h.dtype)
+
+
+def _row_hessian_index(lyr: Layer, groups: int) -> torch.Tensor:
+    out = lyr.weight.shape[0]
+    return torch.arange(out) // (out // groups)
+
+
+def bn_scale(gm: fx.GraphModule, lyr: Layer) -> torch.Tensor:
+    """|gamma| / sqrt(var + eps) of a BatchNorm applied right after the layer, else ones."""
+    out = torch.ones(lyr.weight.shape[0], dtype=torch.float64)
+    users = list(lyr.node.users)
+    if len(users) != 1:
+        return out
+    n = users[0]
+    kind = switch_kind(gm, n)
+    if kind not in ("batch_norm", "native_bn") or n.args[0] is not lyr.node:
+        return out
+
+    def val(a: Any) -> Any:
+        if isinstance(a, fx.Node) and a.op == "get_attr":
+            obj: Any = gm
+            for part in str(a.target).split("."):
+                obj = getattr(obj, part)
+            return obj
+        return a
+
+    gamma, var = val(n.args[1]), val(n.args[4])
+    eps = n.args[7] if kind == "batch_norm" else n.args[6]
+    if not isinstance(var, torch.Tensor):
+        return out
+    s = 1.0 / torch.sqrt(var.detach().double() + float(eps))
+    if isinstance(gamma, torch.Tensor):
+        s = s * gamma.detach().double().abs()
+    return s.cpu()
+
+
+# -- the greedy OBS trace of each row -----------------------------------------------------------
+
+def _group_of(pattern: Pattern) -> int:
+    return BLOCK[1] if pattern.kind == "block" else 1
+
+
+def _trace_chunk(w: torch.Tensor, hinv: torch.Tensor, size: int, steps: int,
+                 nm: tuple[int, int] | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Greedy OBS on rows ``w`` (R, d) with their own H^-1 (R, d, d); groups of ``size``
+    consecutive columns are removed together. Returns (order (R, steps) of removed groups,
+    error increments (R, steps))."""
+    r, d = w.shape
+    g = d // size
+    w, hinv = w.clone(), hinv.clone()
+    removed = torch.zeros(r, g, dtype=torch.bool)
+    order = torch.zeros(r, steps, dtype=torch.long)
+    inc = torch.zeros(r, steps, dtype=torch.float64)
+    rows = torch.arange(r)
+    eye = torch.eye(size, dtype=w.dtype)
+    cap = None
+    if nm is not None:
+        n, m = nm
+        cap, per_group = m - n, m
+        gcount = torch.zeros(r, d // per_group, dtype=torch.long)
+    for step in range(steps):
+        if size == 1:
+            diag = torch.diagonal(hinv, dim1=1, dim2=2).clamp_min(1e-30)
+            score = w * w / diag
+        else:
+            blk = hinv.reshape(r, g, size, g, size).diagonal(dim1=1, dim2=3).permute(0, 3, 1, 2)
+            blk = blk + removed[..., None, None] * eye  # removed blocks are zero: keep invertible
+            wb = w.reshape(r, g, size, 1)
+            score = (wb.transpose(2, 3) @ torch.linalg.solve(blk, wb)).reshape(r, g)
+        score = score.masked_fill(removed, float("inf"))
+        if cap is not None:
+            full = (gcount >= cap).repeat_interleave(per_group, dim=1)
+            score = score.masked_fill(full, float("inf"))
+        q = score.argmin(1)
+        inc[:, step] = score[rows, q]
+        order[:, step] = q
+        removed[rows, q] = True
+        if cap is not None:
+            gcount[rows, q // per_group] += 1
+        cols = q[:, None] * size + torch.arange(size)  # (R, size)
+        hq = torch.gather(hinv, 1, cols[:, :, None].expand(r, size, d))  # rows S of H^-1: (R,S,d)
+        hss = torch.gather(hq, 2, cols[:, None, :].expand(r, size, size))  # (R, S, S)
+        a = torch.linalg.inv(hss)
+        ws = torch.gather(w, 1, cols)[:, None, :]  # (R, 1, S)
+        w = w - ((ws @ a) @ hq).squeeze(1)
+        w.scatter_(1, cols, 0.0)
+        hinv = hinv - hq.transpose(1, 2) @ a @ hq
+    return order, inc
+
+
+def _budget_per_row(inc: torch.Tensor, total: int) -> torch.Tensor:
+    """Removals per row that sum to ``total`` with the least summed error (increments made
+    non-decreasing along each row so that the cheapest ``total`` are a prefix of every row)."""
+    env = torch.cummax(inc, dim=1).values
+    keep = torch.zeros(env.numel(), dtype=torch.bool)
+    keep[torch.argsort(env.reshape(-1), stable=True)[:total]] = True
+    return keep.reshape(env.shape).sum(1)
+
+
+# -- one layer -----------------------------------------------------------------------------------
+
+@dataclass
+class _Plan:
+    """A layer's greedy traces: what removing k groups of each row costs."""
+
+    order: torch.Tensor  # (rows, steps) group indices in removal order
+    inc: torch.Tensor  # (rows, steps) error increments (BN-scaled)
+    energy: float  # summed squared output of the layer on the calibration data (BN-scaled)
+    groups: int  # groups per row
+
+
+def _rows_h(lyr: Layer, h: torch.Tensor, damp: float) -> tuple[torch.Tensor, torch.Tensor]:
+    hd = _damped(h, damp)
+    return hd, _row_hessian_index(lyr, h.shape[0])
+
+
+def plan_layer(lyr: Layer, h: torch.Tensor, pattern: Pattern, damp: float,
+               scale: torch.Tensor) -> _Plan:
+    """Greedy OBS trace of every row of ``lyr`` to full removal (N:M: to its fixed count)."""
+    w = lyr.rows().double().cpu()
+    hd, hidx = _rows_h(lyr, h, damp)
+    hinv_g = torch.cholesky_inverse(torch.linalg.cholesky(hd))
+    size = _group_of(pattern)
+    g = w.shape[1] // size
+    nm = (pattern.n, pattern.m) if pattern.kind == "n:m" else None
+    steps = g * (pattern.m - pattern.n) // pattern.m if nm else g
+    orders, incs = [], []
+    for i in range(0, w.shape[0], ROW_CHUNK):
+        sl = slice(i, i + ROW_CHUNK)
+        o, c = _trace_chunk(w[sl], hinv_g[hidx[sl]], size, steps, nm)
+        orders.append(o)
+        incs.append(c)
+    s2 = (scale * scale)[:, None]
+    inc = torch.cat(incs) * s2
+    energy = float((s2[:, 0] * _quad(w, h, hidx)).sum())
+    return _Plan(torch.cat(orders), inc, energy, g)
+
+
+def reconstruct(w: torch.Tensor, hd: torch.Tensor, hidx: torch.Tensor,
+                keep: torch.Tensor) -> torch.Tensor:
+    """Per row, the kept weights that best reproduce the dense row's output on the data:
+    ``w_K + H_KK^-1 H_KP w_P`` (H damped); pruned weights are zero."""
+    out = torch.zeros_like(w)
+    for r in range(w.shape[0]):
+        k, p = keep[r], ~keep[r]
+        if not k.any():
+            continue
+        hr = hd[hidx[r]]
+        hkk = hr[k][:, k]
+        hkp = hr[k][:, p]
+        out[r, k] = w[r, k] + torch.linalg.solve(hkk, hkp @ w[r, p])
+    return out
+
+
+def _quad(w: torch.Tensor, h: torch.Tensor, hidx: torch.Tensor) -> torch.Tensor:
+    """w_r^T H_r w_r per row (one shared H without copying it per row)."""
+    if h.shape[0] == 1:
+        return torch.einsum("ri,ij,rj->r", w, h[0], w)
+    return torch.einsum("ri,rij,rj->r", w, h[hidx], w)
+
+
+def _mask_from(plan: _Plan, counts: torch.Tensor, size: int, d: int) -> torch.Tensor:
+    keep = torch.ones(plan.order.shape[0], plan.groups, dtype=torch.bool)
+    for r, k in enumerate(counts.tolist()):
+        keep[r, plan.order[r, :k]] = False
+    return keep.repeat_interleave(size, dim=1)[:, :d]
+
+
+def _rel_error(w: torch.Tensor, new: torch.Tensor, h: torch.Tensor, hidx: torch.Tensor,
+               scale: torch.Tensor) -> float:
+    num = (scale ** 2 * _quad(new - w, h, hidx)).sum()
+    den = (scale ** 2 * _quad(w, h, hidx)).sum()
+    return float(num / den) if den > 0 else 0.0
+
+
+# -- SparseGPT for long reduction axes ----------------------------------------------------------
+
+def sparsegpt_layer(w: torch.Tensor, hd: torch.Tensor, pattern: Pattern, sparsity: float,
+                    blocksize: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
+    """One column pass with a shared H (groups == 1): returns (new rows, keep mask)."""
+    w = w.clone()
+    r, d = w.shape
+    hinv = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(hd)), upper=True)
+    keep = torch.ones(r, d, dtype=torch.bool)
+    size = _group_of(pattern)
+    for i in range(0, d, blocksize):
+        j = min(i + blocksize, d)
+        w1, hi = w[:, i:j].clone(), hinv[i:j, i:j]
+        err = torch.zeros_like(w1)
+        dg = torch.diagonal(hi)
+        if pattern.kind == "n:m":
+            m = pattern.m
+            sc = (w1 * w1 / dg ** 2).reshape(r, -1, m)
+            idx = torch.argsort(sc, dim=2, stable=True)[..., : m - pattern.n]
+            k1 = torch.ones_like(sc, dtype=torch.bool).scatter_(2, idx, False).reshape(r, -1)
+        else:
+            sc = (w1 * w1 / dg ** 2).reshape(r, -1, size).sum(2)
+            drop = round(sparsity * sc.shape[1])
+            k1 = torch.ones_like(sc, dtype=torch.bool)
+            if drop:
+                idx = torch.argsort(sc, dim=1, stable=True)[:, :drop]
+                k1.scatter_(1, idx, False)
+            k1 = k1.repeat_interleave(size, dim=1)
+        for c in range(j - i):
+            q = torch.where(k1[:, c], w1[:, c], torch.zeros_like(w1[:, c]))
+            e = (w1[:, c] - q) / hi[c, c]
+            w1[:, c:] -= e[:, None] * hi[c, c:][None, :]
+            w1[:, c] = q
+            err[:, c] = e
+        w[:, i:j] = w1
+        w[:, j:] -= err @ hinv[i:j, j:]
+        keep[:, i:j] = k1
+    return w * keep, keep
+
+
+# -- the whole model -----------------------------------------------------------------------------
+
+def _targets(layers: Sequence[Layer], pattern: Pattern, sparsity: float) -> list[int]:
+    size = _group_of(pattern)
+    out = []
+    for lyr in layers:
+        groups = lyr.rows().numel() // size
+        out.append(round(sparsity * groups))
+    return out
+
+
+def _global_budget(plans: Sequence[_Plan], pattern: Pattern, sparsity: float) -> list[int]:
+    """Groups removed per layer: the cheapest removals over all layers, each layer's increments
+    relative to its output energy (so layers of different scale compare)."""
+    envs = [torch.cummax(p.inc, dim=1).values / max(p.energy, 1e-30) for p in plans]
+    flat = torch.cat([e.reshape(-1) for e in envs])
+    total = round(sparsity * sum(p.order.shape[0] * p.groups for p in plans))
+    keep = torch.zeros(flat.numel(), dtype=torch.bool)
+    keep[torch.argsort(flat, stable=True)[:total]] = True
+    out, at = [], 0
+    for e in envs:
+        out.append(int(keep[at:at + e.numel()].sum()))
+        at += e.numel()
+    return out
+
+
+def calibration_batches(train: Iterable[Any], samples: int) -> list[torch.Tensor]:
+    got, n = [], 0
+    for x, _ in train:
+        x = torch.as_tensor(x, dtype=torch.float32)
+        got.append(x[: samples - n])
+        n += len(got[-1])
+        if n >= samples:
+            break
+    if not got:
+        raise InputError("OBS pruning needs calibration samples but the training data yields "
+                         "none.", "Pass training data with at least one batch.")
+    return got
+
+
+@torch.no_grad()
+def prune(gm: fx.GraphModule, layers: Sequence[Layer], pattern: Pattern, sparsity: float,
+          batches: Sequence[torch.Tensor], scope: str = "layer", damp: float = 0.01,
+          max_exact: int = 1024) -> tuple[dict[str, torch.Tensor], list[Stats]]:
+    """Prune ``layers`` of ``gm`` in place; returns their masks (shaped like each weight, 1 =
+    keep) and per-layer statistics. ``sparsity`` is per layer (``scope='layer'``) or over all
+    ``layers`` together (``'global'``); ignored for N:M, whose pattern fixes it."""
+    if pattern.kind == "channel" or damp <= 0:
+        raise ValueError("OBS prunes weights, 1x4 blocks or N:M groups with a positive damping")
+    set_training(gm, False)
+    batches = [b.to(next(gm.parameters()).device) for b in batches]
+    size = _group_of(pattern)
+    exact = [lyr.rows().shape[1] <= max_exact for lyr in layers]
+    if scope == "global" and pattern.kind != "n:m":
+        if not all(exact):
+            raise InputError(f"--scope global with --prune-method obs needs every layer's "
+                             f"reduction length <= {max_exact} (exact OBS traces).",
+                             "Use --scope layer.")
+        plans = [plan_layer(lyr, hessians(gm, lyr, batches), pattern, damp, bn_scale(gm, lyr))
+                 for lyr in layers]  # planned on the dense model's inputs
+        budget = _global_budget(plans, pattern, sparsity)
+    else:
+        budget = _targets(layers, pattern, sparsity)
+    masks, stats = {}, []
+    for lyr, total, ex in zip(layers, budget, exact):  # sequential: earlier layers are pruned
+        h = hessians(gm, lyr, batches)
+        scale = bn_scale(gm, lyr)
+        w = lyr.rows().double().cpu()
+        hd, hidx = _rows_h(lyr, h, damp)
+        if ex:
+            plan = plan_layer(lyr, h, pattern, damp, scale)
+            if pattern.kind == "n:m":
+                counts = torch.full((w.shape[0],), plan.order.shape[1], dtype=torch.long)
+            else:
+                counts = _budget_per_row(plan.inc, total)
+            keep = _mask_from(plan, counts, size, w.shape[1])
+            new = reconstruct(w, hd, hidx, keep)
+        else:
+            if h.shape[0] != 1:
+                raise InputError(f"layer {lyr.name} is a grouped conv with a reduction length "
+                                 f"above {max_exact}; OBS has no approximate path for it.",
+                                 f"Leave it dense with --exclude {lyr.name}.")
+            new, keep = sparsegpt_layer(w, hd[0], pattern, total / max(1, w.numel() // size))
+        lyr.weight.copy_(lyr.from_rows(new.to(lyr.weight.dtype)).to(lyr.weight.device))
+        masks[lyr.name] = lyr.from_rows(keep.float()).to(lyr.weight.device)
+        stats.append(Stats(lyr.name, w.numel(), int((~keep).sum()),
+                           _rel_error(w, new, h, hidx, scale), "obc" if ex else "sparsegpt"))
+    return masks, stats
