@@ -227,3 +227,19 @@ def test_shared_conv_matches_reference(sgk, seed, data) -> None:
     expected = ref.sparse.conv2d(x, sf.pack_shared(w), bias, rq, kernel=win.kernel,
                                  **win.conv_geometry)
     np.testing.assert_array_equal(out, expected)
+
+
+@KERNEL_SETTINGS
+@given(st.integers(1, 7), st.integers(1, 7), st.integers(1, 300))
+def test_shared_scratch_mirror(sgk, kh: int, kw: int, cin: int) -> None:
+    """The compiler plans the decode table (and a general conv's im2col rows) exactly as the
+    C _scratch_size functions ask."""
+    from slimgen.lower.kernels import SHARED_TABLE_BYTES
+
+    ffi, lib = sgk.ffi, sgk.lib
+    assert lib.sg_fc_s8_shared_scratch_size(ffi.new("sg_fc_s8_shared_params *")) == \
+        SHARED_TABLE_BYTES
+    assert lib.sg_conv2d_s8_1x1_shared_scratch_size(
+        ffi.new("sg_conv2d_s8_1x1_shared_params *")) == SHARED_TABLE_BYTES
+    p = ffi.new("sg_conv2d_s8_shared_params *", {"filter": {"n": 3, "h": kh, "w": kw, "c": cin}})
+    assert lib.sg_conv2d_s8_shared_scratch_size(p) == SHARED_TABLE_BYTES + 4 * kh * kw * cin

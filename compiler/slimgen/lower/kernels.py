@@ -33,6 +33,9 @@ def _is_1x1(n: Node) -> bool:
 
 
 
+#: The shared format's decode table, first in its kernels' scratch (sg_sparse_shared.h).
+SHARED_TABLE_BYTES = 1024
+
 #: Sparse format -> suffix of its C kernels (nm2:4 and nm1:4 share sg_*_nm4).
 SPARSE_C_NAMES = {"unstructured": "csr8", "bsr1x4": "bsr1x4", "nm2:4": "nm4", "nm1:4": "nm4",
                   "shared": "shared"}
@@ -130,17 +133,20 @@ KERNELS: tuple[KernelSpec, ...] = (
     KernelSpec("sg_softmax_s8", "softmax", lambda n: True, "softmax/sg_softmax_s8.c"),
     # Sparse weights: chosen per layer by lower/sparse_select.py (--sparse), never by the
     # first-match loop below. Predicate: a layer shape and weights the format can hold.
-    *(KernelSpec(f"sg_fc_s8_{c}", "fc", _packable(f), f"sparse/sg_fc_s8_{c}.c", sparse=f)
+    *(KernelSpec(f"sg_fc_s8_{c}", "fc", _packable(f), f"sparse/sg_fc_s8_{c}.c", sparse=f,
+                 scratch_bytes=lambda n, f=f: SHARED_TABLE_BYTES if f == "shared" else 0)
       for f, c in SPARSE_C_NAMES.items()),
     *(KernelSpec(f"sg_conv2d_s8_1x1_{c}", "conv2d", lambda n, f=f: _is_1x1(n) and _packable(f)(n),
-                 f"sparse/sg_conv2d_s8_1x1_{c}.c", sparse=f)
+                 f"sparse/sg_conv2d_s8_1x1_{c}.c", sparse=f,
+                 scratch_bytes=lambda n, f=f: SHARED_TABLE_BYTES if f == "shared" else 0)
       for f, c in SPARSE_C_NAMES.items()),
     # Any other conv (im2col rows of 4 pixels in scratch, sg_sparse_conv.h).
     *(KernelSpec(f"sg_conv2d_s8_{c}", "conv2d",
                  lambda n, f=f: not _is_1x1(n) and _packable(f)(n),
                  f"sparse/sg_conv2d_s8_{c}.c", sparse=f,
-                 scratch_bytes=lambda n: _scratch(4 * n.attrs.kernel[0] * n.attrs.kernel[1]
-                                                  * n.x.shape[-1]))
+                 scratch_bytes=lambda n, f=f: _scratch(
+                     (SHARED_TABLE_BYTES if f == "shared" else 0)
+                     + 4 * n.attrs.kernel[0] * n.attrs.kernel[1] * n.x.shape[-1]))
       for f, c in SPARSE_C_NAMES.items()),
 )
 SPECS = {k.name: k for k in KERNELS if not k.sparse}

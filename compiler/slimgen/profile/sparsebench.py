@@ -60,6 +60,9 @@ def prune(w: np.ndarray, fmt: str, density: float, rng: np.random.Generator) -> 
         keep = np.ones_like(w, dtype=bool)
     else:
         keep = rng.random((rows, cols)) < density
+    if fmt == "shared":  # weight sharing: 15 values spread over the int8 range, as k-means gives
+        levels = np.round(np.linspace(-127, 127, 16)).astype(np.int64)[1:]
+        w = levels[np.abs(w.astype(np.int64)[..., None] - levels).argmin(-1)].astype(np.int8)
     return np.where(keep, w, 0).astype(np.int8)
 
 

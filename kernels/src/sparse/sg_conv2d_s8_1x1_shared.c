@@ -10,13 +10,13 @@
 int32_t sg_conv2d_s8_1x1_shared_scratch_size(const sg_conv2d_s8_1x1_shared_params *p)
 {
     (void)p;
-    return 0;
+    return SG_SHARED_TABLE_BYTES;
 }
 
 sg_status sg_conv2d_s8_1x1_shared(const sg_conv2d_s8_1x1_shared_params *p,
-                                const int8_t *input,
-                                int8_t *output,
-                                sg_scratch scratch)
+                                  const int8_t *input,
+                                  int8_t *output,
+                                  sg_scratch scratch)
 {
     SG_REQUIRE(p != NULL && input != NULL && output != NULL, SG_ERR_ARG);
     SG_REQUIRE(sg_shared_ok(&p->w) && sg_dims_ok(&p->in) && sg_dims_ok(&p->out), SG_ERR_ARG);
@@ -24,21 +24,25 @@ sg_status sg_conv2d_s8_1x1_shared(const sg_conv2d_s8_1x1_shared_params *p,
                    p->out.c == p->w.rows,
                SG_ERR_ARG);
     SG_REQUIRE(sg_requant_ok(&p->rq, p->w.rows), SG_ERR_ARG);
-    SG_REQUIRE(sg_scratch_ok(scratch, sg_conv2d_s8_1x1_shared_scratch_size(p)), SG_ERR_SCRATCH);
+    SG_REQUIRE(sg_scratch_ok(scratch, sg_conv2d_s8_1x1_shared_scratch_size(p)),
+               SG_ERR_SCRATCH);
 
+    int32_t *table = (int32_t *)scratch.buf;
+    sg_shared_table(&p->w, table);
     const int32_t cin = p->in.c;
     const int32_t cout = p->out.c;
     const int32_t pixels = p->in.h * p->in.w;
     int32_t i = 0;
     for (; i + 3 < pixels; i += 4) {
-        sg_shared_rows_4(&p->w, input + i * cin, cin, p->bias, &p->rq, output + i * cout, cout);
+        sg_shared_rows_4(&p->w, table, input + i * cin, cin, p->bias, &p->rq, output + i * cout,
+                         cout);
     }
     for (; i + 1 < pixels; i += 2) {
-        sg_shared_rows_2(&p->w, input + i * cin, cin, p->bias, &p->rq, output + i * cout,
-                  output + (i + 1) * cout);
+        sg_shared_rows_2(&p->w, table, input + i * cin, cin, p->bias, &p->rq, output + i * cout,
+                         output + (i + 1) * cout);
     }
     if (i < pixels) {
-        sg_shared_rows_1(&p->w, input + i * cin, p->bias, &p->rq, output + i * cout);
+        sg_shared_rows_1(&p->w, table, input + i * cin, p->bias, &p->rq, output + i * cout);
     }
     return SG_OK;
 }

@@ -9,19 +9,23 @@
 
 int32_t sg_conv2d_s8_shared_scratch_size(const sg_conv2d_s8_shared_params *p)
 {
-    return sg_sparse_conv_scratch(&p->filter);
+    /* The decode table, then the im2col rows. */
+    const int32_t rows = sg_sparse_conv_scratch(&p->filter);
+    return rows > 0 && rows <= INT32_MAX - SG_SHARED_TABLE_BYTES ? SG_SHARED_TABLE_BYTES + rows
+                                                                 : 0;
 }
 
 sg_status sg_conv2d_s8_shared(const sg_conv2d_s8_shared_params *p,
-                            const int8_t *input,
-                            int8_t *output,
-                            sg_scratch scratch)
+                              const int8_t *input,
+                              int8_t *output,
+                              sg_scratch scratch)
 {
     SG_REQUIRE(p != NULL && input != NULL && output != NULL, SG_ERR_ARG);
     const sg_window_geometry g =
         sg_sparse_conv_geometry(&p->in, &p->filter, &p->out, p->stride_h, p->stride_w,
                                 p->pad_top, p->pad_left, p->dil_h, p->dil_w);
-    SG_REQUIRE(sg_shared_ok(&p->w) && sg_sparse_conv_shapes_ok(&g, &p->filter, p->w.rows, p->w.cols),
+    SG_REQUIRE(sg_shared_ok(&p->w) &&
+                   sg_sparse_conv_shapes_ok(&g, &p->filter, p->w.rows, p->w.cols),
                SG_ERR_ARG);
     SG_REQUIRE(sg_requant_ok(&p->rq, p->w.rows), SG_ERR_ARG);
     SG_REQUIRE(sg_scratch_ok(scratch, sg_conv2d_s8_shared_scratch_size(p)), SG_ERR_SCRATCH);
@@ -31,15 +35,17 @@ sg_status sg_conv2d_s8_shared(const sg_conv2d_s8_shared_params *p,
     const int32_t pixels = p->out.h * p->out.w;
     /* Padded taps hold the zero point: x + in_offset == 0 there, so the folded bias cancels. */
     const int8_t fill = (int8_t)(-p->rq.in_offset);
-    int8_t *rows = (int8_t *)scratch.buf;
+    int32_t *table = (int32_t *)scratch.buf;
+    sg_shared_table(&p->w, table);
+    int8_t *rows = (int8_t *)scratch.buf + SG_SHARED_TABLE_BYTES;
     for (int32_t i = 0; i < pixels; i += SG_SPARSE_CONV_ROWS) {
         const int32_t n = sg_im2col_rows(input, &g, i, k, fill, rows);
         int8_t *out = output + i * cout;
         if (n == 4) {
-            sg_shared_rows_4(&p->w, rows, k, p->bias, &p->rq, out, cout);
+            sg_shared_rows_4(&p->w, table, rows, k, p->bias, &p->rq, out, cout);
         } else {
             for (int32_t j = 0; j < n; ++j) {
-                sg_shared_rows_1(&p->w, rows + j * k, p->bias, &p->rq, out + j * cout);
+                sg_shared_rows_1(&p->w, table, rows + j * k, p->bias, &p->rq, out + j * cout);
             }
         }
     }
