@@ -27,6 +27,7 @@ H^-1), later columns corrected by the OBS update; there the sparsity is the same
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +50,7 @@ class Stats:
     name: str
     weights: int
     pruned: int
-    rel_error: float  # ||(W - W') X||^2 / ||W X||^2 on the calibration inputs, BN-scaled rows
+    rel_error: float  # OBS error / output energy on the calibration inputs (BN-scaled rows)
     method: str  # "obc" (exact, greedy per row) or "sparsegpt"
 
 
@@ -75,7 +76,8 @@ class _Capture(fx.Interpreter):
 
 
 def _layer_input(gm: fx.GraphModule, lyr: Layer, x: torch.Tensor) -> torch.Tensor:
-    cap = _Capture(gm, lyr.node)
+    node = next(n for n in gm.graph.nodes if n.name == lyr.node.name)  # also in a copy of gm
+    cap = _Capture(gm, node)
     try:
         cap.run(x)
     except _Stop:
@@ -111,27 +113,42 @@ def _slim_order(lyr: Layer) -> torch.Tensor:
     return lyr.perm if lyr.perm is not None else torch.arange(w.shape[1])
 
 
+@dataclass
+class Moments:
+    """Second moments of a layer's inputs per group, float64, in slimgen's column order:
+    ``h`` of the inputs in the model being pruned, ``c`` between those and the dense model's
+    inputs (the target), both centred when the layer has a bias to absorb the mean."""
+
+    h: torch.Tensor  # (groups, d, d)
+    c: torch.Tensor  # (groups, d, d)
+    mu_p: torch.Tensor  # (groups, d) mean input (zeros when not centred)
+    mu_d: torch.Tensor
+
+
 @torch.no_grad()
-def hessians(gm: fx.GraphModule, lyr: Layer, batches: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Undamped ``X X^T / N`` per group, (groups, d, d) float64, in slimgen's column order."""
-    h: torch.Tensor | None = None
+def moments(gm: fx.GraphModule, dense: fx.GraphModule | None, lyr: Layer,
+            batches: Sequence[torch.Tensor], centred: bool) -> Moments:
+    """``dense`` None: the layer's inputs are the dense ones (nothing before it is pruned)."""
+    spp = spd = sp = sd = None
     count = 0
     for x in batches:
-        cols = _columns(lyr, _layer_input(gm, lyr, x)).double()
-        part = cols.transpose(1, 2) @ cols
-        h = part if h is None else h + part
-        count += cols.shape[1]
-    assert h is not None
+        xp = _columns(lyr, _layer_input(gm, lyr, x)).double()
+        xd = xp if dense is None else _columns(lyr, _layer_input(dense, lyr, x)).double()
+        parts = (xp.transpose(1, 2) @ xp, xp.transpose(1, 2) @ xd, xp.sum(1), xd.sum(1))
+        if spp is None:
+            spp, spd, sp, sd = parts
+        else:
+            spp, spd, sp, sd = (u + v for u, v in zip((spp, spd, sp, sd), parts))
+        count += xp.shape[1]
+    assert spp is not None and spd is not None and sp is not None and sd is not None
     p = _slim_order(lyr)
-    return (h / max(1, count))[:, p][:, :, p]
-
-
-def _damped(h: torch.Tensor, damp: float) -> torch.Tensor:
-    d = h.shape[-1]
-    diag = torch.diagonal(h, dim1=-2, dim2=-1)
-    lam = damp * diag.mean(-1)
-    lam = torch.where(lam > 0, lam, torch.ones_like(lam))  # all inputs zero: any H > 0 will do
-    return h + lam[:, None, None] * torch.eye(d, dtype=h.dtype)
+    n = max(1, count)
+    mp, md = sp[:, p] / n, sd[:, p] / n
+    h, c = spp[:, p][:, :, p] / n, spd[:, p][:, :, p] / n
+    if not centred:
+        return Moments(h, c, torch.zeros_like(mp), torch.zeros_like(md))
+    return Moments(h - mp[:, :, None] * mp[:, None, :], c - mp[:, :, None] * md[:, None, :],
+                   mp, md)
 
 
 def _row_hessian_index(lyr: Layer, groups: int) -> torch.Tensor:
@@ -139,16 +156,17 @@ def _row_hessian_index(lyr: Layer, groups: int) -> torch.Tensor:
     return torch.arange(out) // (out // groups)
 
 
-def bn_scale(gm: fx.GraphModule, lyr: Layer) -> torch.Tensor:
-    """|gamma| / sqrt(var + eps) of a BatchNorm applied right after the layer, else ones."""
+def bn_after(gm: fx.GraphModule, lyr: Layer) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """A BatchNorm applied right after the layer: |gamma| / sqrt(var + eps) per output (ones
+    without one) and its running mean (which absorbs a bias change of a layer without bias)."""
     out = torch.ones(lyr.weight.shape[0], dtype=torch.float64)
     users = list(lyr.node.users)
     if len(users) != 1:
-        return out
+        return out, None
     n = users[0]
     kind = switch_kind(gm, n)
     if kind not in ("batch_norm", "native_bn") or n.args[0] is not lyr.node:
-        return out
+        return out, None
 
     def val(a: Any) -> Any:
         if isinstance(a, fx.Node) and a.op == "get_attr":
@@ -158,14 +176,14 @@ def bn_scale(gm: fx.GraphModule, lyr: Layer) -> torch.Tensor:
             return obj
         return a
 
-    gamma, var = val(n.args[1]), val(n.args[4])
+    gamma, mean, var = val(n.args[1]), val(n.args[3]), val(n.args[4])
     eps = n.args[7] if kind == "batch_norm" else n.args[6]
-    if not isinstance(var, torch.Tensor):
-        return out
+    if not isinstance(var, torch.Tensor) or not isinstance(mean, torch.Tensor):
+        return out, None
     s = 1.0 / torch.sqrt(var.detach().double() + float(eps))
     if isinstance(gamma, torch.Tensor):
         s = s * gamma.detach().double().abs()
-    return s.cpu()
+    return s.cpu(), mean
 
 
 # -- the greedy OBS trace of each row -----------------------------------------------------------
@@ -243,17 +261,33 @@ class _Plan:
     groups: int  # groups per row
 
 
-def _rows_h(lyr: Layer, h: torch.Tensor, damp: float) -> tuple[torch.Tensor, torch.Tensor]:
-    hd = _damped(h, damp)
-    return hd, _row_hessian_index(lyr, h.shape[0])
+def _lam(h: torch.Tensor, damp: float) -> torch.Tensor:
+    lam = damp * torch.diagonal(h, dim1=-2, dim2=-1).mean(-1)
+    return torch.where(lam > 0, lam, torch.ones_like(lam))  # all inputs zero: any H > 0 will do
 
 
-def plan_layer(lyr: Layer, h: torch.Tensor, pattern: Pattern, damp: float,
-               scale: torch.Tensor) -> _Plan:
-    """Greedy OBS trace of every row of ``lyr`` to full removal (N:M: to its fixed count)."""
-    w = lyr.rows().double().cpu()
-    hd, hidx = _rows_h(lyr, h, damp)
-    hinv_g = torch.cholesky_inverse(torch.linalg.cholesky(hd))
+def _damped(h: torch.Tensor, damp: float) -> torch.Tensor:
+    return h + _lam(h, damp)[:, None, None] * torch.eye(h.shape[-1], dtype=h.dtype)
+
+
+def target_rows(w: torch.Tensor, m: Moments, hidx: torch.Tensor, damp: float) -> torch.Tensor:
+    """The unpruned rows that best reproduce the dense layer's output from the inputs the layer
+    now gets: ``(H + lam I)^-1 (C w + lam w)`` (= w when nothing upstream changed). Pruning
+    then minimises ``(w' - w*)^T H (w' - w*)``, which differs from the true error by a constant."""
+    lam = _lam(m.h, damp)
+    out = torch.empty_like(w)
+    for g in range(m.h.shape[0]):
+        rows = hidx == g
+        rhs = w[rows] @ m.c[g].T + lam[g] * w[rows]
+        out[rows] = torch.linalg.solve(_damped(m.h[g:g + 1], damp)[0], rhs.T).T
+    return out
+
+
+def plan_layer(w: torch.Tensor, h: torch.Tensor, hidx: torch.Tensor, pattern: Pattern,
+               damp: float, scale: torch.Tensor) -> _Plan:
+    """Greedy OBS trace of every row of ``w`` (R, d) to full removal (N:M: to its fixed count);
+    row r uses the Hessian ``h[hidx[r]]``."""
+    hinv_g = torch.cholesky_inverse(torch.linalg.cholesky(_damped(h, damp)))
     size = _group_of(pattern)
     g = w.shape[1] // size
     nm = (pattern.n, pattern.m) if pattern.kind == "n:m" else None
@@ -387,16 +421,34 @@ def calibration_batches(train: Iterable[Any], samples: int) -> list[torch.Tensor
     return got
 
 
+def _centred(lyr: Layer, bn_mean: torch.Tensor | None) -> bool:
+    """A layer with a bias (or a BatchNorm after it) can absorb a change of its output mean."""
+    return lyr.bias is not None or bn_mean is not None
+
+
+@torch.no_grad()
+def _set_bias(lyr: Layer, bn_mean: torch.Tensor | None, delta: torch.Tensor) -> None:
+    if lyr.bias is not None:
+        lyr.bias.add_(delta.to(lyr.bias))
+    elif bn_mean is not None:  # BN(y + delta) with running mean m == BN(y) with m - delta
+        bn_mean.sub_(delta.to(bn_mean))
+
+
 @torch.no_grad()
 def prune(gm: fx.GraphModule, layers: Sequence[Layer], pattern: Pattern, sparsity: float,
           batches: Sequence[torch.Tensor], scope: str = "layer", damp: float = 0.01,
           max_exact: int = 1024) -> tuple[dict[str, torch.Tensor], list[Stats]]:
     """Prune ``layers`` of ``gm`` in place; returns their masks (shaped like each weight, 1 =
     keep) and per-layer statistics. ``sparsity`` is per layer (``scope='layer'``) or over all
-    ``layers`` together (``'global'``); ignored for N:M, whose pattern fixes it."""
+    ``layers`` together (``'global'``); ignored for N:M, whose pattern fixes it.
+
+    Each layer is fitted to the *dense* model's output of that layer, from the inputs that the
+    already-pruned layers before it now produce; its bias (or the running mean of the BatchNorm
+    after it) takes the change of the output mean."""
     if pattern.kind == "channel" or damp <= 0:
         raise ValueError("OBS prunes weights, 1x4 blocks or N:M groups with a positive damping")
     set_training(gm, False)
+    dense = copy.deepcopy(gm)
     batches = [b.to(next(gm.parameters()).device) for b in batches]
     size = _group_of(pattern)
     exact = [lyr.rows().shape[1] <= max_exact for lyr in layers]
@@ -405,33 +457,42 @@ def prune(gm: fx.GraphModule, layers: Sequence[Layer], pattern: Pattern, sparsit
             raise InputError(f"--scope global with --prune-method obs needs every layer's "
                              f"reduction length <= {max_exact} (exact OBS traces).",
                              "Use --scope layer.")
-        plans = [plan_layer(lyr, hessians(gm, lyr, batches), pattern, damp, bn_scale(gm, lyr))
-                 for lyr in layers]  # planned on the dense model's inputs
+        plans = []
+        for lyr in layers:  # planned on the dense model's inputs
+            scale, bn_mean = bn_after(gm, lyr)
+            m = moments(gm, None, lyr, batches, _centred(lyr, bn_mean))
+            hidx = _row_hessian_index(lyr, m.h.shape[0])
+            plans.append(plan_layer(lyr.rows().double().cpu(), m.h, hidx, pattern, damp, scale))
         budget = _global_budget(plans, pattern, sparsity)
     else:
         budget = _targets(layers, pattern, sparsity)
     masks, stats = {}, []
     for lyr, total, ex in zip(layers, budget, exact):  # sequential: earlier layers are pruned
-        h = hessians(gm, lyr, batches)
-        scale = bn_scale(gm, lyr)
+        scale, bn_mean = bn_after(gm, lyr)
+        m = moments(gm, dense, lyr, batches, _centred(lyr, bn_mean))
         w = lyr.rows().double().cpu()
-        hd, hidx = _rows_h(lyr, h, damp)
+        hidx = _row_hessian_index(lyr, m.h.shape[0])
+        wt = target_rows(w, m, hidx, damp)
+        hd = _damped(m.h, damp)
         if ex:
-            plan = plan_layer(lyr, h, pattern, damp, scale)
+            plan = plan_layer(wt, m.h, hidx, pattern, damp, scale)
             if pattern.kind == "n:m":
                 counts = torch.full((w.shape[0],), plan.order.shape[1], dtype=torch.long)
             else:
                 counts = _budget_per_row(plan.inc, total)
             keep = _mask_from(plan, counts, size, w.shape[1])
-            new = reconstruct(w, hd, hidx, keep)
+            new = reconstruct(wt, hd, hidx, keep)
         else:
-            if h.shape[0] != 1:
+            if m.h.shape[0] != 1:
                 raise InputError(f"layer {lyr.name} is a grouped conv with a reduction length "
                                  f"above {max_exact}; OBS has no approximate path for it.",
                                  f"Leave it dense with --exclude {lyr.name}.")
-            new, keep = sparsegpt_layer(w, hd[0], pattern, total / max(1, w.numel() // size))
+            new, keep = sparsegpt_layer(wt, hd[0], pattern, total / max(1, w.numel() // size))
+        if _centred(lyr, bn_mean):  # the output mean the dense layer had
+            delta = (w * m.mu_d[hidx]).sum(1) - (new * m.mu_p[hidx]).sum(1)
+            _set_bias(lyr, bn_mean, delta)
         lyr.weight.copy_(lyr.from_rows(new.to(lyr.weight.dtype)).to(lyr.weight.device))
         masks[lyr.name] = lyr.from_rows(keep.float()).to(lyr.weight.device)
         stats.append(Stats(lyr.name, w.numel(), int((~keep).sum()),
-                           _rel_error(w, new, h, hidx, scale), "obc" if ex else "sparsegpt"))
+                           _rel_error(wt, new, m.h, hidx, scale), "obc" if ex else "sparsegpt"))
     return masks, stats

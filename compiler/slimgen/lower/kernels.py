@@ -138,7 +138,9 @@ KERNELS: tuple[KernelSpec, ...] = (
       for f, c in SPARSE_C_NAMES.items()),
     *(KernelSpec(f"sg_conv2d_s8_1x1_{c}", "conv2d", lambda n, f=f: _is_1x1(n) and _packable(f)(n),
                  f"sparse/sg_conv2d_s8_1x1_{c}.c", sparse=f,
-                 scratch_bytes=lambda n, f=f: SHARED_TABLE_BYTES if f == "shared" else 0)
+                 # bsr1x4: four pixels widened to halfword pairs (sg_conv2d_s8_1x1_bsr1x4.c)
+                 scratch_bytes=lambda n, f=f: SHARED_TABLE_BYTES if f == "shared" else
+                 8 * n.x.shape[-1] if f == "bsr1x4" else 0)
       for f, c in SPARSE_C_NAMES.items()),
     # Any other conv (im2col rows of 4 pixels in scratch, sg_sparse_conv.h).
     *(KernelSpec(f"sg_conv2d_s8_{c}", "conv2d",

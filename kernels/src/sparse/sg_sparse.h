@@ -208,6 +208,29 @@ static inline int32_t sg_block4_c(const int8_t *xb, const int8_t *v, int32_t acc
  * 100 cycles per row on the M4, against 20 for the dense fc). */
 #define SG_SPARSE_CHUNK 32
 
+#if SG_HAS_DSP
+/* sg_dsp_scale for a run of channels whose shifts mostly repeat (one per layer for fc
+ * per-tensor, a few values per channel): the right shift's rounding constant is rebuilt only
+ * when the shift changes, 2 instructions instead of 9 per output. */
+typedef struct {
+    int32_t shift; /* the shift k was built for; 0 before the first right shift */
+    int64_t k;
+} sg_scale_cache;
+
+static inline int32_t sg_scale_cached(int32_t acc, int32_t mult, int32_t shift,
+                                      sg_scale_cache *c)
+{
+    if (shift < 0) {
+        if (shift != c->shift) {
+            c->shift = shift;
+            c->k = sg_dsp_scale_k(shift);
+        }
+        return sg_dsp_scale_down(acc, mult, c->k, -shift - 1);
+    }
+    return sg_mulh_q31_round(sg_wrap_s32((uint32_t)acc << shift), mult);
+}
+#endif
+
 /* out[i] = the output stage of acc[i] for i < n, with rq's channel arrays already moved to
  * the first row. Inline, as its own loop after the row sums: a call per chunk would cost more
  * than the loop on small layers. */
@@ -218,14 +241,16 @@ static inline void sg_sparse_requant_rows(const int32_t *acc, const sg_requant *
     const sg_dsp_out_stage st = sg_dsp_out_stage_of(rq);
     const int32_t *mult = rq->mult;
     const int32_t *shift = rq->shift;
+    sg_scale_cache c = {0, 0};
     if (sg_dsp_full_range(st)) {
         for (int32_t i = 0; i < n; ++i) {
-            out[i] = sg_dsp_finish_full(sg_dsp_scale(acc[i], mult[i], shift[i]), st.out_offset);
+            out[i] = sg_dsp_finish_full(sg_scale_cached(acc[i], mult[i], shift[i], &c),
+                                        st.out_offset);
         }
         return;
     }
     for (int32_t i = 0; i < n; ++i) {
-        out[i] = sg_dsp_finish(sg_dsp_scale(acc[i], mult[i], shift[i]), st);
+        out[i] = sg_dsp_finish(sg_scale_cached(acc[i], mult[i], shift[i], &c), st);
     }
 #else
     for (int32_t i = 0; i < n; ++i) {
@@ -285,6 +310,106 @@ static inline void sg_bsr1x4_rows_1(const sg_bsr1x4_s8 *w, const int8_t *x, cons
         chunk_rq.shift += SG_SPARSE_CHUNK;
     }
 }
+
+#if SG_HAS_DSP
+/* ---- block 1x4 over widened inputs (fc and 1x1 on DSP cores) ----------------------------
+ * The inputs are widened once per call into scratch, as the dense kernels do (sg_dsp_widen,
+ * offset 0: the offset is in the folded bias): each group of 4 as the halfword pairs (x0, x2),
+ * (x1, x3). A block then costs one weight word, two SXTB16 and two SMLAD: half the SXTB16 of
+ * the int8 walkers, which bound the Cortex-M7 (one SIMD unit). */
+
+/* n pixel rows a + p * step (p < n) of k taps (k % 4 == 0) widened and interleaved by group:
+ * group g of pixel p at dst[2 * (n * g + p)], so one pointer per block serves every pixel. */
+static inline void sg_bsr1x4_widen(const int8_t *a, int32_t step, int32_t n, int32_t k,
+                                   int32_t *dst)
+{
+    for (int32_t g = k >> 2; g > 0; --g, a += 4) {
+        for (int32_t p = 0; p < n; ++p, dst += 2) {
+            const int32_t xv = sg_read_s8x4(a + p * step);
+            dst[0] = sg_sxtb16(xv);
+            dst[1] = sg_sxtb16_ror8(xv);
+        }
+    }
+}
+
+/* Rows of sg_bsr1x4_rows_4w per pass of the output stage (a stack array of 4 sums each). */
+#define SG_SPARSE_CHUNK4 16
+
+/* out0[p * out_step + i] = the output stage of acc[4 * i + p], p < 4, i < n, channel i of rq
+ * (its arrays moved to the chunk's first row): the channel's multiplier, shift and rounding
+ * constant once for four outputs. */
+static inline void sg_sparse_requant_rows4(const int32_t *acc, const sg_requant *rq, int32_t n,
+                                           int8_t *out0, int32_t out_step)
+{
+    const sg_dsp_out_stage st = sg_dsp_out_stage_of(rq);
+    const int full = sg_dsp_full_range(st);
+    for (int32_t i = 0; i < n; ++i, acc += 4, ++out0) {
+        const int32_t mult = rq->mult[i];
+        const int32_t shift = rq->shift[i];
+        int32_t y[4];
+        if (shift < 0) {
+            const int64_t k = sg_dsp_scale_k(shift);
+            for (int32_t p = 0; p < 4; ++p) {
+                y[p] = sg_dsp_scale_down(acc[p], mult, k, -shift - 1);
+            }
+        } else {
+            for (int32_t p = 0; p < 4; ++p) {
+                y[p] = sg_mulh_q31_round(sg_wrap_s32((uint32_t)acc[p] << shift), mult);
+            }
+        }
+        for (int32_t p = 0; p < 4; ++p) {
+            out0[p * out_step] = full ? sg_dsp_finish_full(y[p], st.out_offset)
+                                      : sg_dsp_finish(y[p], st);
+        }
+    }
+}
+
+/* Four widened pixels (sg_bsr1x4_widen, n = 4) per pass over the weights:
+ * out0[p * out_step + r], p < 4. Sums of SG_SPARSE_CHUNK4 rows first, then their output
+ * stage, as sg_bsr1x4_rows_1. */
+static inline void sg_bsr1x4_rows_4w(const sg_bsr1x4_s8 *w, const int32_t *xw,
+                                     const int32_t *bias, const sg_requant *rq, int8_t *out0,
+                                     int32_t out_step)
+{
+    const uint16_t *nb = w->row_blocks;
+    const uint16_t *col = w->block_col;
+    const int8_t *v = w->values;
+    const int32_t rows = w->rows;
+    sg_requant chunk_rq = *rq;
+    int32_t acc[4 * SG_SPARSE_CHUNK4];
+    for (int32_t r0 = 0; r0 < rows; r0 += SG_SPARSE_CHUNK4) {
+        const int32_t n = sg_min_s32(SG_SPARSE_CHUNK4, rows - r0);
+        for (int32_t i = 0; i < n; ++i) {
+            int32_t acc0 = sg_bias_or_zero(bias, r0 + i);
+            int32_t acc1 = acc0;
+            int32_t acc2 = acc0;
+            int32_t acc3 = acc0;
+            for (int32_t b = *nb++; b > 0; --b) {
+                const int32_t *xg = xw + 8 * (int32_t)*col++;
+                const int32_t ww = sg_read_s8x4(v);
+                const int32_t w02 = sg_sxtb16(ww);
+                const int32_t w13 = sg_sxtb16_ror8(ww);
+                acc0 = sg_smlad(xg[0], w02, acc0);
+                acc0 = sg_smlad(xg[1], w13, acc0);
+                acc1 = sg_smlad(xg[2], w02, acc1);
+                acc1 = sg_smlad(xg[3], w13, acc1);
+                acc2 = sg_smlad(xg[4], w02, acc2);
+                acc2 = sg_smlad(xg[5], w13, acc2);
+                acc3 = sg_smlad(xg[6], w02, acc3);
+                acc3 = sg_smlad(xg[7], w13, acc3);
+                v += 4;
+            }
+            acc[4 * i] = acc0;
+            acc[4 * i + 1] = acc1;
+            acc[4 * i + 2] = acc2;
+            acc[4 * i + 3] = acc3;
+        }
+        sg_sparse_requant_rows4(acc, &chunk_rq, n, out0 + r0, out_step);
+        chunk_rq.mult += SG_SPARSE_CHUNK4;
+        chunk_rq.shift += SG_SPARSE_CHUNK4;
+    }
+}
+#endif
 
 static inline void sg_bsr1x4_rows_2(const sg_bsr1x4_s8 *wp, const int8_t *x0, int32_t x1_off,
                                     const int32_t *bias, const sg_requant *rqp, int8_t *out0,
