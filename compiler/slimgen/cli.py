@@ -259,6 +259,11 @@ def _print_verify(res: dict[str, Any]) -> None:
 @click.option("--distill-epochs", default=0, help="Epochs of student distillation (0: --epochs).")
 @click.option("--qat", is_flag=True, help="Quantization-aware fine-tuning; writes learned ranges.")
 @click.option("--qat-epochs", default=3, show_default=True)
+@click.option("--share-weights", default=0, show_default=True,
+              help="K: weight sharing (Han et al.): each fc / conv layer keeps at most K - 1 "
+                   "distinct non-zero int8 weights (3..16), for '--sparse shared' (0: off).")
+@click.option("--share-epochs", default=3, show_default=True,
+              help="Fine-tuning epochs of the shared values (with --share-weights).")
 @click.option("--lr", default=1e-3, show_default=True)
 @click.option("--qat-lr", default=1e-4, show_default=True)
 @click.option("--batch-size", default=64, show_default=True)
@@ -274,7 +279,8 @@ def compress(model: Path, data: str, out: Path, loss: str, pattern: str, sparsit
              prune_method: str, obs_samples: int, obs_damp: float, freeze_bn: bool,
              teachers: tuple[Path, ...], teacher_weights: tuple[float, ...],
              student: Path | None, temperature: float, alpha: float, distill_epochs: int,
-             qat: bool, qat_epochs: int, lr: float, qat_lr: float, batch_size: int, seed: int,
+             qat: bool, qat_epochs: int, share_weights: int, share_epochs: int, lr: float,
+             qat_lr: float, batch_size: int, seed: int,
              device: str, plot: Path | None, trust_pickle: bool, quiet: bool) -> None:
     """Prune, distil and/or quantization-aware train MODEL into a smaller .pt2 for 'build'."""
     def go() -> int:
@@ -293,7 +299,8 @@ def compress(model: Path, data: str, out: Path, loss: str, pattern: str, sparsit
             freeze_bn=freeze_bn,
             teachers=list(teachers), teacher_weights=list(teacher_weights), student=student,
             temperature=temperature, alpha=alpha, distill_epochs=distill_epochs, qat=qat,
-            qat_epochs=qat_epochs, lr=lr, qat_lr=qat_lr, batch_size=batch_size, seed=seed,
+            qat_epochs=qat_epochs, share_weights=share_weights, share_epochs=share_epochs,
+            lr=lr, qat_lr=qat_lr, batch_size=batch_size, seed=seed,
             device=device, plot=plot, trust_pickle=trust_pickle,
             progress=not quiet and sys.stderr.isatty())
         rep = run(model, opts)

@@ -22,6 +22,7 @@ from ..errors import InputError
 from . import channel as ch
 from . import obs
 from . import qat as qatmod
+from . import share
 from .data import Data, check_against_model, load_data
 from .distill import Teachers
 from .model import export, load_working, prunable_layers
@@ -58,6 +59,8 @@ class CompressOptions:
     qat_epochs: int = 3
     lr: float = 1e-3
     qat_lr: float = 1e-4
+    share_weights: int = 0  # K: <= K - 1 shared non-zero int8 values per layer (0: off)
+    share_epochs: int = 3
     batch_size: int = 64
     seed: int = 0
     device: str = "cpu"
@@ -105,6 +108,8 @@ def _check_options(o: CompressOptions) -> Pattern:
     if (o.teachers or o.student) and o.loss != "ce":
         raise InputError("distillation matches softened class probabilities; it needs --loss ce.",
                          "Drop --teacher/--student, or use a classifier.")
+    if o.share_weights:
+        share.check_share(o.share_weights)
     if o.out.suffix != ".pt2":
         raise InputError(f"output {o.out} must end in .pt2 (a torch.export program).",
                          "Pass e.g. -o small.pt2.")
@@ -364,6 +369,12 @@ def compress(model: Path, o: CompressOptions) -> dict[str, Any]:
         if o.qat:
             gm, ranges = qat_run(gm, data, o, teachers, progress)
             rep["stages"].append(_measure("qat", gm, data, o, ranges))
+        if o.share_weights:  # last: the shared values are what the int8 model multiplies
+            gm, books = share.share_run(gm, data, o, teachers, progress)
+            rec = _measure(f"shared {o.share_weights}", gm, data, o, ranges)
+            rec["int8_values"] = share.int8_values(gm, data, ranges)
+            rec["codebooks"] = books
+            rep["stages"].append(rec)
     ep = export(_cpu(gm), data.example)
     torch.export.save(ep, str(o.out))
     rpath = o.out.with_name(o.out.stem + RANGES_SUFFIX)
