@@ -241,9 +241,12 @@ sg_status sg_softmax_s8(const sg_softmax_s8_params *p,
  * delta_k, col_{-1} = 0. Gaps >= 255 are bridged by escape entries (delta 255, value 0).
  * sg_bsr1x4_s8: row r has row_blocks[r] blocks of 4 consecutive weights; block b covers
  * columns 4 * block_col[b] .. + 3; values [blocks][4]. cols % 4 == 0.
- * sg_nm4_s8 (N:4, n = 1 or 2): every group of 4 columns holds n entries: values
- * [rows][ceil(cols / 4)][n]; 2-bit in-group positions, entry e of a row at bits 2 * (e % 4) of
- * byte e / 4 of the row's ceil(ceil(cols / 4) * n / 4) index bytes.
+ * sg_nm4_s8 (N:4, n = 1 or 2): every group of 4 columns holds at most n non-zeros. An entry is
+ * one SMLAD against a word of a pair table the kernel builds per input row in scratch: one
+ * group (2:4) or two groups (1:4); E = ceil(cols / 4) or ceil(cols / 8) entries per row.
+ * offset[r][e]: index of the entry's table word from its block's (entries 16b..16b+15) start;
+ * values[r][ceil(E / 2)][4]: entries 2k, 2k+1 as (a0, b0, a1, b1). Layout and table:
+ * sparse_format.py (class NM) and kernels/src/sparse/sg_sparse_nm4.h.
  *
  * sg_shared_s8 (shared, weight sharing for flash): one byte per entry, code = entry & (2^code_bits
  * - 1), code_bits 1..4; codebook[1 << code_bits] int8 with codebook[0] == 0. A cursor starts at
@@ -274,9 +277,9 @@ typedef struct {
 typedef struct {
     int32_t rows;
     int32_t cols;
-    int32_t n;                   /* 1 or 2 entries per group of 4 */
-    const uint8_t *index;        /* [rows][index bytes per row] */
-    const int8_t *values;        /* [rows][ceil(cols / 4)][n] */
+    int32_t n;                   /* 1 or 2 non-zeros per group of 4 */
+    const uint8_t *offset;       /* [rows][E] pair-table word indexes, block-relative */
+    const int8_t *values;        /* [rows][ceil(E / 2)][4] */
 } sg_nm4_s8;
 
 typedef struct {
@@ -393,9 +396,9 @@ sg_status sg_conv2d_s8_1x1_shared(const sg_conv2d_s8_1x1_shared_params *p,
 
 /* Sparse convolution, groups = 1, any window (sg_conv2d_s8's geometry): the OHWI filter
  * flattened to [C_out][K_h * K_w * C_in] and packed; im2col rows of 4 output pixels go to
- * scratch (_scratch_size: 4 * K_h * K_w * C_in bytes), padded taps holding the input zero
- * point so that the folded bias cancels them. w.rows = filter.n = out.c,
- * w.cols = filter.h * filter.w * filter.c, filter.c = in.c. */
+ * scratch (_scratch_size: 4 * K_h * K_w * C_in bytes, and for N:4 two pair tables and sums
+ * before them), padded taps holding the input zero point so that the folded bias cancels
+ * them. w.rows = filter.n = out.c, w.cols = filter.h * filter.w * filter.c, filter.c = in.c. */
 typedef struct {
     sg_dims in;
     sg_dims filter;

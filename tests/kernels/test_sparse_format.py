@@ -74,8 +74,12 @@ def test_nm_roundtrip(rows, cols, n, density, seed) -> None:
     w = random_nm(np.random.default_rng(seed), rows, cols, n, density)
     p = sf.pack_nm(w, n)
     np.testing.assert_array_equal(sf.densify(p), w)
-    assert p.values.size == rows * -(-cols // 4) * n
-    assert p.index.size == rows * -(-(-(-cols // 4) * n) // 4)
+    groups = -(-cols // 4)
+    entries = groups if n == 2 else -(-groups // 2)
+    assert p.entries == entries and p.offset.size == rows * entries
+    assert p.values.size == rows * 4 * -(-entries // 2)
+    assert int(p.offset.max(initial=0)) < 16 * p.table_entry_bytes // 4  # within a block
+    assert sf.nm_table_bytes(cols, n) == entries * p.table_entry_bytes
 
 
 def test_unstructured_escape_encoding() -> None:
@@ -99,13 +103,36 @@ def test_unstructured_gap_of_exactly_510_then_end() -> None:
 
 
 def test_nm_partial_last_group_fillers_stay_inside() -> None:
-    """cols = 5: the last group holds one column; 2:4 fillers point at its column 0."""
+    """cols = 5: the last group holds one column; 2:4 fillers are zero weights (past cols
+    there, where the table holds 0)."""
     w = np.array([[0, 3, 0, 4, 0], [0, 0, 0, 0, 9]], np.int8)
     p = sf.pack_nm(w, 2)
     np.testing.assert_array_equal(sf.densify(p), w)
-    # row 0: group 0 -> idx 1, 3; group 1 -> filler 0, filler 0; row 1: 0, 0 | 0, 0
-    assert p.index.tolist() == [1 | 3 << 2, 0]
-    assert p.values.tolist() == [3, 4, 0, 0, 0, 0, 9, 0]
+    # row 0: group 0 -> pair (1, 3) = word 4; group 1 -> filler pair (0, 1) = word 0 of
+    # entry 1 (6 words on); row 1: (0, 1), then 9 at (0, 1)
+    assert p.offset.tolist() == [4, 6, 0, 6]
+    assert p.values.tolist() == [3, 0, 4, 0, 0, 9, 0, 0]
+
+
+def test_nm_pair_table_encoding() -> None:
+    """By hand: 2:4 words 01 02 03 12 13 23, word indexes within a block of 16 entries; 1:4
+    word 4i + j of a pair of groups, an odd last group paired with nothing."""
+    w = np.zeros((1, 68), np.int8)
+    w[0, [2, 3, 4, 7, 9, 16, 17, 66]] = [1, 2, 3, 4, 5, 6, 7, 8]
+    p = sf.pack_nm(w, 2)
+    # groups: (2,3) -> 5; (0,3) -> 2; (1,x) -> (0,1) = 0 with 5 on the high half; empty;
+    # (0,1) -> 0; empty x 11; group 16 (next block): (2, x) -> (0, 2) = 1, 8 on the high half
+    assert p.offset.tolist() == [5, 6 + 2, 12, 18, 24] + [6 * e for e in range(5, 16)] + [1]
+    assert p.values.tolist()[:12] == [1, 3, 2, 4, 0, 0, 5, 0, 6, 0, 7, 0]
+    assert p.values.tolist()[-4:] == [0, 0, 8, 0]
+    np.testing.assert_array_equal(sf.densify(p), w)
+    w1 = np.zeros((1, 20), np.int8)
+    w1[0, [3, 5, 16]] = [1, 2, 3]
+    p1 = sf.pack_nm(w1, 1)
+    # entries: groups (0, 1) -> (3, 1) = word 13; (2, 3) -> word 0; (4, -) -> word 0
+    assert p1.offset.tolist() == [13, 16, 32]
+    assert p1.values.tolist() == [1, 0, 2, 0, 3, 0, 0, 0]
+    np.testing.assert_array_equal(sf.densify(p1), w1)
 
 
 def test_bsr1x4_refuses_ragged_reduction() -> None:

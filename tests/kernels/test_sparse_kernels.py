@@ -41,7 +41,7 @@ def weight_struct(lib, keep: list[Any], p: sf.Packed) -> dict[str, Any]:
                 "row_blocks": buf(keep, p.row_blocks, "uint16_t"),
                 "block_col": buf(keep, p.block_col, "uint16_t"),
                 "values": buf(keep, p.values, "int8_t")}
-    return {"rows": p.rows, "cols": p.cols, "n": p.n, "index": buf(keep, p.index, "uint8_t"),
+    return {"rows": p.rows, "cols": p.cols, "n": p.n, "offset": buf(keep, p.offset, "uint8_t"),
             "values": buf(keep, p.values, "int8_t")}
 
 
@@ -221,14 +221,25 @@ def test_sparse_conv_checks_scratch_and_shapes(sgk) -> None:
 @given(kh=st.integers(1, 7), kw=st.integers(1, 7), c_in=st.integers(1, 700),
        fmt=st.sampled_from(sorted(C_NAME)))
 def test_sparse_conv_scratch_mirror(sgk, kh: int, kw: int, c_in: int, fmt: str) -> None:
-    """lower/kernels.py plans the scratch the C asks for (4 im2col rows)."""
+    """lower/kernels.py plans the scratch the C asks for (4 im2col rows; N:4 also two pair
+    tables), and for the fc (N:4: one table) and 1x1 (N:4: two tables) kernels."""
     from types import SimpleNamespace
 
     from slimgen.lower.kernels import KERNELS
 
-    name = f"sg_conv2d_s8_{C_NAME[fmt]}"
-    spec = next(k for k in KERNELS if k.name == name and k.sparse == fmt)
-    node = SimpleNamespace(attrs=SimpleNamespace(kernel=(kh, kw)),
-                           x=SimpleNamespace(shape=(9, 9, c_in)))
-    p = sgk.ffi.new(f"{name}_params *", {"filter": {"n": 3, "h": kh, "w": kw, "c": c_in}})
-    assert getattr(sgk.lib, f"{name}_scratch_size")(p) == spec.scratch_bytes(node)
+    wn = {"n": int(fmt[2])} if fmt.startswith("nm") else {}
+    k = kh * kw * c_in
+    for name, params, node in (
+            (f"sg_conv2d_s8_{C_NAME[fmt]}", {"filter": {"n": 3, "h": kh, "w": kw, "c": c_in}},
+             SimpleNamespace(attrs=SimpleNamespace(kernel=(kh, kw)),
+                             x=SimpleNamespace(shape=(9, 9, c_in)),
+                             out=SimpleNamespace(shape=(9, 9, 3)))),
+            (f"sg_conv2d_s8_1x1_{C_NAME[fmt]}", {"w": {"cols": k, "rows": 5}},
+             SimpleNamespace(x=SimpleNamespace(shape=(9, 9, k)),
+                             out=SimpleNamespace(shape=(9, 9, 5)))),
+            (f"sg_fc_s8_{C_NAME[fmt]}", {"w": {"cols": k, "rows": 7}},
+             SimpleNamespace(x=SimpleNamespace(size=k), out=SimpleNamespace(size=7)))):
+        spec = next(s for s in KERNELS if s.name == name and s.sparse == fmt)
+        params["w"] = {**params.get("w", {}), **wn}
+        p = sgk.ffi.new(f"{name}_params *", params)
+        assert getattr(sgk.lib, f"{name}_scratch_size")(p) == spec.scratch_bytes(node), name

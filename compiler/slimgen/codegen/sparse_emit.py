@@ -37,7 +37,7 @@ def sparse_fields(em: Any, n: Node, spec: KernelSpec) -> tuple[list[tuple[str, s
         arrays = [("codebook", "int8_t", p.codebook), ("row_len", "uint16_t", p.row_len),
                   ("entry", "uint8_t", p.entry)]
     else:
-        arrays = [("index", "uint8_t", p.index), ("values", "int8_t", p.values)]
+        arrays = [("offset", "uint8_t", p.offset), ("values", "int8_t", p.values)]
     members = [f".rows = {p.rows}", f".cols = {p.cols}"]
     if isinstance(p, Shared):
         members.append(f".code_bits = {p.code_bits}")

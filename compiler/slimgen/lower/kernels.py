@@ -99,6 +99,22 @@ def dw_scratch(kernel: tuple[int, int], out_hw: tuple[int, int], stride: tuple[i
     return _scratch((2 * (4 * taps + plane) + 3) // 4 * 4)
 
 
+def sparse_scratch(fmt: str, family: str, cols: int, rows: int, conv_rows: int = 0) -> int:
+    """The sparse kernels' scratch: N:4 pair tables and int32 sums per row (one set for fc,
+    two for convolutions: sg_nm4_scratch in sg_sparse_nm4.h), plus a general conv's im2col
+    rows (``conv_rows`` bytes)."""
+    from .sparse_format import nm_table_bytes
+
+    tables = 0
+    if fmt.startswith("nm"):
+        tables = (nm_table_bytes(cols, int(fmt[2])) + 4 * rows) * (1 if family == "fc" else 2)
+    elif fmt == "shared":
+        tables = SHARED_TABLE_BYTES
+    elif fmt == "bsr1x4" and family == "pw":
+        tables = 8 * cols  # four pixels widened to halfword pairs (sg_conv2d_s8_1x1_bsr1x4.c)
+    return _scratch(tables + conv_rows) if conv_rows or family != "conv" else 0
+
+
 def _is_dw3x3(n: Node) -> bool:
     a = n.attrs
     return a.kernel == (3, 3) and a.dilation == (1, 1) and a.ch_mult == 1
@@ -108,6 +124,14 @@ def conv_scratch(kh: int, kw: int, c_in: int, c_out: int) -> int:
     """sg_conv2d_s8: two widened im2col rows, their int32 sums, their two int8 gather rows."""
     k = kh * kw * c_in
     return _scratch(8 * (widened_words(k) + c_out) + 2 * k) if min(kh, kw, c_in) > 0 else 0
+
+
+def _conv_sparse_scratch(fmt: str, kh: int, kw: int, c_in: int, c_out: int) -> int:
+    """sg_conv2d_s8_<sparse>: 4 im2col rows (sg_sparse_conv.h), N:4 two pair tables and sums
+    before them."""
+    k = kh * kw * c_in
+    rows = _scratch(4 * k)
+    return sparse_scratch(fmt, "conv", k, c_out, rows) if 0 < rows < INT32_MAX else rows
 
 
 KERNELS: tuple[KernelSpec, ...] = (
@@ -134,21 +158,20 @@ KERNELS: tuple[KernelSpec, ...] = (
     # Sparse weights: chosen per layer by lower/sparse_select.py (--sparse), never by the
     # first-match loop below. Predicate: a layer shape and weights the format can hold.
     *(KernelSpec(f"sg_fc_s8_{c}", "fc", _packable(f), f"sparse/sg_fc_s8_{c}.c", sparse=f,
-                 scratch_bytes=lambda n, f=f: SHARED_TABLE_BYTES if f == "shared" else 0)
+                 scratch_bytes=lambda n, f=f: sparse_scratch(f, "fc", n.x.size, n.out.size))
       for f, c in SPARSE_C_NAMES.items()),
     *(KernelSpec(f"sg_conv2d_s8_1x1_{c}", "conv2d", lambda n, f=f: _is_1x1(n) and _packable(f)(n),
                  f"sparse/sg_conv2d_s8_1x1_{c}.c", sparse=f,
-                 # bsr1x4: four pixels widened to halfword pairs (sg_conv2d_s8_1x1_bsr1x4.c)
-                 scratch_bytes=lambda n, f=f: SHARED_TABLE_BYTES if f == "shared" else
-                 8 * n.x.shape[-1] if f == "bsr1x4" else 0)
+                 scratch_bytes=lambda n, f=f: sparse_scratch(f, "pw", n.x.shape[-1],
+                                                              n.out.shape[-1]))
       for f, c in SPARSE_C_NAMES.items()),
     # Any other conv (im2col rows of 4 pixels in scratch, sg_sparse_conv.h).
     *(KernelSpec(f"sg_conv2d_s8_{c}", "conv2d",
                  lambda n, f=f: not _is_1x1(n) and _packable(f)(n),
                  f"sparse/sg_conv2d_s8_{c}.c", sparse=f,
-                 scratch_bytes=lambda n, f=f: _scratch(
-                     (SHARED_TABLE_BYTES if f == "shared" else 0)
-                     + 4 * n.attrs.kernel[0] * n.attrs.kernel[1] * n.x.shape[-1]))
+                 scratch_bytes=lambda n, f=f: _conv_sparse_scratch(f, *n.attrs.kernel,
+                                                                   n.x.shape[-1],
+                                                                   n.out.shape[-1]))
       for f, c in SPARSE_C_NAMES.items()),
 )
 SPECS = {k.name: k for k in KERNELS if not k.sparse}

@@ -20,13 +20,27 @@ The C structs in ``kernels/include/sg_kernels.h`` hold exactly these arrays.
     SXTB16/SMLAD. ``cols`` must be a multiple of 4 (the kernel loads 4 inputs at a time and
     must not read past the input row): the packer refuses other shapes rather than padding.
 
-``nm`` (:class:`NM`, C ``sg_nm4_s8``), N:4 with N in {1, 2}
-    Every group of 4 consecutive columns holds exactly N entries (zero-valued fillers where the
-    group has fewer non-zeros). ``values[r][g][N]`` int8; each entry's position in its group
-    is a 2-bit index, packed LSB first, 4 per byte, entry ``e`` of a row at bits ``2*(e%4)`` of
-    byte ``e // 4``; each row's index bytes start on a byte boundary (``index_row_bytes``). A
-    last, partial group (cols not a multiple of 4) is allowed: its fillers point at column 0 of
-    the group, which always exists, so the kernel never reads past the input row.
+``nm`` (:class:`NM`, C ``sg_nm4_s8``), N:4 with N in {1, 2}, as pair-table entries
+    Every group of 4 consecutive columns holds at most N non-zeros. The kernels multiply by a
+    *pair table* built once per input row (kernels/src/sparse/sg_sparse_nm4.h): int16x2 words
+    holding every pair of inputs an entry can use, so one entry costs one table load and one
+    SMLAD. An *entry* is one SMLAD: one group for 2:4 (its two kept columns), two consecutive
+    groups for 1:4 (one column of each). ``entries`` per row = groups (2:4) or
+    ceil(groups / 2) (1:4).
+
+    Table: per entry ``table_entry_bytes`` (24 for 2:4, 64 for 1:4) of int16x2 words. 2:4,
+    group g: word ``s`` = (x[4g + i], x[4g + j]) for (i, j) = ``NM_PAIRS[s]``; 1:4, groups
+    2k, 2k+1: word ``4i + j`` = (x[8k + i], x[8k + 4 + j]). Inputs past ``cols`` read as 0.
+
+    ``offset[r][e]`` (uint8): the index of entry e's table word counted from the start of its
+    *block* of ``NM_BLOCK`` = 16 entries, ``(e % 16) * table_entry_bytes / 4 + word`` (at most
+    255 for 1:4); the kernel advances its table pointer once per block (384 or 1024 bytes).
+    ``values[r][e // 2][4]`` (int8): entries 2k and 2k+1 interleaved as (a0, b0, a1, b1),
+    where (a0, a1) multiply entry 2k's (low, high) halfwords and (b0, b1) entry 2k+1's: one
+    SXTB16 gives (a0, a1), SXTB16 ROR 8 gives (b0, b1). An odd last entry has b = 0.
+    Fillers (a group with fewer than N non-zeros) are zero weights on zero-valued columns of
+    the group; in a last, partial group (cols not a multiple of 4) they may name columns past
+    ``cols``, whose table halfwords are 0 and whose weights are 0.
 
 ``shared`` (``sparse_shared.Shared``, C ``sg_shared_s8``): one byte per entry, a column delta
     and a code into a per-layer codebook of at most 15 int8 values (weight sharing for flash;
@@ -103,13 +117,18 @@ class Bsr1x4:
         return 2 * self.rows + 2 * self.blocks + 4 * self.blocks
 
 
+#: 2:4 table words: the in-group positions (i, j) of word s of a group.
+NM_PAIRS = ((0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3))
+NM_BLOCK = 16  # entries per table-pointer step (offsets are word indexes within a block)
+
+
 @dataclass(frozen=True)
 class NM:
     rows: int
     cols: int
-    n: int  # entries per group of M = 4
-    values: I8  # [rows * groups * n]
-    index: U8  # [rows * index_row_bytes]
+    n: int  # non-zeros per group of M = 4
+    offset: U8  # [rows * entries] pair-table word indexes, block-relative
+    values: I8  # [rows * value_row_bytes] entry pairs interleaved (a0, b0, a1, b1)
     m: int = 4
 
     @property
@@ -117,16 +136,32 @@ class NM:
         return -(-self.cols // self.m)
 
     @property
-    def row_entries(self) -> int:
-        return self.groups * self.n
+    def entries(self) -> int:
+        """Entries (SMLADs) per row."""
+        return self.groups if self.n == 2 else -(-self.groups // 2)
 
     @property
-    def index_row_bytes(self) -> int:
-        return -(-self.row_entries // 4)
+    def value_row_bytes(self) -> int:
+        return 4 * -(-self.entries // 2)
+
+    @property
+    def table_entry_bytes(self) -> int:
+        return nm_table_entry_bytes(self.n)
 
     @property
     def nbytes(self) -> int:
-        return int(self.values.size + self.index.size)
+        return int(self.values.size + self.offset.size)
+
+
+def nm_table_entry_bytes(n: int) -> int:
+    return 4 * len(NM_PAIRS) if n == 2 else 4 * 16
+
+
+def nm_table_bytes(cols: int, n: int) -> int:
+    """sg_nm4_table_bytes(): the pair table of one input row (the kernels' scratch unit)."""
+    groups = -(-cols // 4)
+    entries = groups if n == 2 else -(-groups // 2)
+    return entries * nm_table_entry_bytes(n)
 
 
 Packed = Csr8 | Bsr1x4 | NM | Shared
@@ -220,29 +255,57 @@ def pack_nm(w: npt.ArrayLike, n: int, m: int = 4) -> NM:
             f"{n}:{m}: row {r}, columns {grp * m}..{grp * m + m - 1} hold {counts[r, grp]} "
             f"non-zeros, more than {n}; prune with 'slimgen compress --pattern {n}:{m}' or use "
             "unstructured")
-    # Stable sort puts non-zero positions first, in column order; the rest are fillers.
-    order = np.argsort(g == 0, axis=2, kind="stable")[:, :, :n]
-    vals = np.take_along_axis(g, order, axis=2)
-    idx = np.where(vals != 0, order, 0).astype(np.uint8)  # fillers point at the group's column 0
-    p = NM(rows, cols, n, vals.reshape(-1).astype(np.int8), np.zeros(0, np.uint8), m)
-    per_row = np.zeros((rows, p.index_row_bytes * 4), np.uint8)
-    per_row[:, :p.row_entries] = idx.reshape(rows, -1)
-    quads = per_row.reshape(rows, -1, 4).astype(np.uint16)
-    packed = quads[..., 0] | quads[..., 1] << 2 | quads[..., 2] << 4 | quads[..., 3] << 6
-    return NM(rows, cols, n, p.values, packed.reshape(-1).astype(np.uint8), m)
+    # Stable sort puts non-zero positions first, then zero-valued ones (the fillers), each in
+    # column order: n distinct positions per group.
+    pos = np.sort(np.argsort(g == 0, axis=2, kind="stable")[:, :, :n], axis=2)
+    vals = np.take_along_axis(g, pos, axis=2)
+    if n == 2:
+        word = np.zeros(pos.shape[:2], np.int64)
+        for s_, (i, j) in enumerate(NM_PAIRS):
+            word[(pos[..., 0] == i) & (pos[..., 1] == j)] = s_
+        pair_w = vals  # [rows][entries][2]
+    else:
+        if groups % 2:  # a missing partner group: word 4i + 0, weight 0
+            pos = np.concatenate([pos, np.zeros((rows, 1, 1), pos.dtype)], axis=1)
+            vals = np.concatenate([vals, np.zeros((rows, 1, 1), np.int8)], axis=1)
+        pos = pos.reshape(rows, -1, 2)
+        word = 4 * pos[..., 0] + pos[..., 1]
+        pair_w = vals.reshape(rows, -1, 2)
+    entries = word.shape[1]
+    e = np.arange(entries)
+    offset = (e % NM_BLOCK) * (nm_table_entry_bytes(n) // 4) + word
+    if entries % 2:
+        pair_w = np.concatenate([pair_w, np.zeros((rows, 1, 2), np.int8)], axis=1)
+    # (a0, a1), (b0, b1) -> a0, b0, a1, b1
+    quads = pair_w.reshape(rows, -1, 2, 2).transpose(0, 1, 3, 2)
+    return NM(rows, cols, n, offset.astype(np.uint8).reshape(-1),
+              quads.reshape(-1).astype(np.int8), m)
+
+
+def _nm_columns(p: NM) -> np.ndarray:
+    """[rows][entries][2] column of each weight of each entry (may pass cols in the last group)."""
+    off = p.offset.reshape(p.rows, p.entries).astype(np.int64)
+    e = np.arange(p.entries)
+    word = off - (e % NM_BLOCK) * (p.table_entry_bytes // 4)
+    if word.min(initial=0) < 0 or word.max(initial=0) >= p.table_entry_bytes // 4:
+        raise SparseFormatError(f"{p.n}:{p.m}: an offset does not name a word of its entry")
+    if p.n == 2:
+        ij = np.array(NM_PAIRS)[word]  # [rows][entries][2]
+        return ij + 4 * e[None, :, None]
+    return np.stack([word // 4 + 8 * e, word % 4 + 8 * e + 4], axis=2)
 
 
 def _densify_nm(p: NM) -> I8:
-    ib = p.index.reshape(p.rows, p.index_row_bytes).astype(np.int64)
-    fields = np.stack([(ib >> s) & 3 for s in (0, 2, 4, 6)], axis=2).reshape(p.rows, -1)
-    pos = fields[:, :p.row_entries].reshape(p.rows, p.groups, p.n)
-    cols = pos + (np.arange(p.groups) * p.m)[None, :, None]
-    if cols.max() >= p.cols:
-        raise SparseFormatError(f"{p.n}:{p.m}: an index reaches column {cols.max()} of {p.cols}")
-    out = np.zeros((p.rows, p.cols), np.int64)
-    rr = np.repeat(np.arange(p.rows), p.row_entries)
-    np.add.at(out, (rr, cols.reshape(-1)), p.values.astype(np.int64))
-    return out.astype(np.int8)
+    vw = p.values.reshape(p.rows, -1, 2, 2).transpose(0, 1, 3, 2).reshape(p.rows, -1, 2)
+    vals = vw[:, :p.entries].astype(np.int64)
+    cols = _nm_columns(p)
+    if (vals[cols >= p.cols] != 0).any():
+        raise SparseFormatError(f"{p.n}:{p.m}: a non-zero weight lies past column {p.cols}")
+    width = max(p.cols, int(cols.max(initial=0)) + 1)
+    out = np.zeros((p.rows, width), np.int64)
+    rr = np.repeat(np.arange(p.rows), 2 * p.entries)
+    np.add.at(out, (rr, cols.reshape(-1)), vals.reshape(-1))
+    return out[:, :p.cols].astype(np.int8)
 
 
 # ---- common -----------------------------------------------------------------------------------

@@ -1,14 +1,24 @@
 /* sg_conv2d_s8_nm4: convolution (groups = 1) with N:4 structured-sparse weights (sg_nm4_s8)
- * over the OHWI filter flattened to [C_out][K_h * K_w * C_in], through im2col rows in scratch
- * (sg_sparse_conv.h), bias folded with the input offset (sg_kernels.h).
+ * over the OHWI filter flattened to [C_out][K_h * K_w * C_in]: im2col rows in scratch
+ * (sg_sparse_conv.h), then two rows' pair tables per pass over the weights (sg_sparse_nm4.h),
+ * bias folded with the input offset (sg_kernels.h).
  * Reference: compiler/slimgen/ref/sparse.py conv2d(), i.e. ref.conv on the densified weights. */
 #include "sg_kernels.h"
 
 #include "sg_sparse_conv.h"
+#include "sg_sparse_nm4.h"
 
+/* Two pair tables and their sums first (word-aligned at the buffer start), then the im2col
+ * rows. */
 int32_t sg_conv2d_s8_nm4_scratch_size(const sg_conv2d_s8_nm4_params *p)
 {
-    return sg_sparse_conv_scratch(&p->filter);
+    const int32_t rows = sg_sparse_conv_scratch(&p->filter);
+    const int64_t k = (int64_t)p->filter.h * p->filter.w * p->filter.c;
+    if (rows <= 0 || k > INT32_MAX) {
+        return rows;
+    }
+    const sg_nm4_s8 w = {p->filter.n, (int32_t)k, p->w.n, NULL, NULL};
+    return sg_scratch_bytes(sg_nm4_scratch(&w, 2, rows));
 }
 
 sg_status sg_conv2d_s8_nm4(const sg_conv2d_s8_nm4_params *p,
@@ -26,22 +36,28 @@ sg_status sg_conv2d_s8_nm4(const sg_conv2d_s8_nm4_params *p,
     SG_REQUIRE(sg_scratch_ok(scratch, sg_conv2d_s8_nm4_scratch_size(p)), SG_ERR_SCRATCH);
 
     const int32_t k = p->w.cols;
+    const int32_t n = p->w.n;
     const int32_t cout = p->out.c;
     const int32_t pixels = p->out.h * p->out.w;
     /* Padded taps hold the zero point: x + in_offset == 0 there, so the folded bias cancels. */
     const int8_t fill = (int8_t)(-p->rq.in_offset);
-    int8_t *rows = (int8_t *)scratch.buf;
+    const int64_t tb = sg_nm4_table_bytes(k, n);
+    uint8_t *tab0 = (uint8_t *)scratch.buf;
+    uint8_t *tab1 = tab0 + tb;
+    int32_t *sums = (int32_t *)(tab1 + tb);
+    int8_t *rows = (int8_t *)(sums + 2 * cout);
     for (int32_t i = 0; i < pixels; i += SG_SPARSE_CONV_ROWS) {
-        const int32_t n = sg_im2col_rows(input, &g, i, k, fill, rows);
+        const int32_t m = sg_im2col_rows(input, &g, i, k, fill, rows);
         int8_t *out = output + i * cout;
-        if (n == 4) {
-            sg_nm4_rows_2(&p->w, rows, k, p->bias, &p->rq, out, out + cout);
-            sg_nm4_rows_2(&p->w, rows + 2 * k, k, p->bias, &p->rq, out + 2 * cout,
-                          out + 3 * cout);
-        } else {
-            for (int32_t j = 0; j < n; ++j) {
-                sg_nm4_rows_1(&p->w, rows + j * k, p->bias, &p->rq, out + j * cout);
-            }
+        int32_t j = 0;
+        for (; j + 1 < m; j += 2) {
+            sg_nm4_table(rows + j * k, k, n, tab0);
+            sg_nm4_table(rows + (j + 1) * k, k, n, tab1);
+            sg_nm4_rows_2(&p->w, tab0, tab1, p->bias, &p->rq, out + j * cout, cout, sums);
+        }
+        if (j < m) {
+            sg_nm4_table(rows + j * k, k, n, tab0);
+            sg_nm4_rows_1(&p->w, tab0, p->bias, &p->rq, out + j * cout, sums);
         }
     }
     return SG_OK;

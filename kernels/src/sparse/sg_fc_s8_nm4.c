@@ -1,14 +1,14 @@
 /* sg_fc_s8_nm4: fully connected layer with N:4 structured-sparse weights (sg_nm4_s8, n = 1 or 2),
- * bias folded with the input offset (sg_kernels.h). The row walker is in sg_sparse.h.
+ * bias folded with the input offset (sg_kernels.h). The input's pair table goes to scratch and
+ * every row reads it (sg_sparse_nm4.h); the rows' int32 sums follow it.
  * Reference: compiler/slimgen/ref/sparse.py fc(), i.e. ref.fc on the densified weights. */
 #include "sg_kernels.h"
 
-#include "sg_sparse.h"
+#include "sg_sparse_nm4.h"
 
 int32_t sg_fc_s8_nm4_scratch_size(const sg_fc_s8_nm4_params *p)
 {
-    (void)p;
-    return 0;
+    return sg_scratch_bytes(sg_nm4_scratch(&p->w, 1, 0));
 }
 
 sg_status sg_fc_s8_nm4(const sg_fc_s8_nm4_params *p,
@@ -21,6 +21,9 @@ sg_status sg_fc_s8_nm4(const sg_fc_s8_nm4_params *p,
     SG_REQUIRE(sg_requant_ok(&p->rq, p->w.rows), SG_ERR_ARG);
     SG_REQUIRE(sg_scratch_ok(scratch, sg_fc_s8_nm4_scratch_size(p)), SG_ERR_SCRATCH);
 
-    sg_nm4_rows_1(&p->w, input, p->bias, &p->rq, output);
+    uint8_t *tab = (uint8_t *)scratch.buf;
+    sg_nm4_table(input, p->w.cols, p->w.n, tab);
+    sg_nm4_rows_1(&p->w, tab, p->bias, &p->rq, output,
+                  (int32_t *)(tab + sg_nm4_table_bytes(p->w.cols, p->w.n)));
     return SG_OK;
 }

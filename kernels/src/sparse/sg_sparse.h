@@ -14,8 +14,6 @@
  * weights feed two SMLADs. unstructured (fc): four deltas and four values come in one word
  * load each, the cursor advances by byte adds (UXTAB), and the values are sign-extended two at
  * a time (SXTB16) for SMLABB / SMLABT: fewer instructions per entry than byte-wise loads.
- * N:4 keeps one C loop: its values are already consumed 4 per index byte, and pairing the
- * gathered inputs costs as much as the MLAs it saves.
  */
 #ifndef SG_SPARSE_H
 #define SG_SPARSE_H
@@ -56,13 +54,16 @@ static inline int sg_bsr1x4_ok(const sg_bsr1x4_s8 *w)
            w->block_col != NULL && w->values != NULL;
 }
 
-static inline int sg_nm4_ok(const sg_nm4_s8 *w)
-{
-    return w->rows > 0 && w->cols > 0 && (w->n == 1 || w->n == 2) && w->index != NULL &&
-           w->values != NULL;
-}
-
 /* ---- unstructured: cursor += delta; acc += x[cursor] * value ---------------------------- */
+
+/* Keeps a group of loads ahead of the arithmetic that uses them (GCC keeps instructions on
+ * their side of a volatile asm): the in-order Cortex-M7 then issues the loads in pairs while the
+ * earlier ones complete. Nothing to keep on the host. */
+#if SG_HAS_DSP && !SG_DSP_EMULATED
+#define SG_SPARSE_PIN2(a, b) __asm__ volatile("" : "+r"(a), "+r"(b))
+#else
+#define SG_SPARSE_PIN2(a, b) ((void)0)
+#endif
 
 #if SG_HAS_DSP
 /* Four entries: acc + x[c0] * v0 + x[c1] * v1 + x[c2] * v2 + x[c3] * v3, the cursor moved to
@@ -266,13 +267,16 @@ static inline void sg_bsr1x4_rows_1(const sg_bsr1x4_s8 *w, const int8_t *x, cons
     const uint16_t *col = w->block_col;
     const int8_t *v = w->values;
     const int32_t rows = w->rows;
+    /* No bias: zeros, so that the row loop has no test for it. */
+    static const int32_t no_bias[SG_SPARSE_CHUNK] = {0};
     /* The chunk's channels: mult and shift advance with r0. */
     sg_requant chunk_rq = *rq;
     int32_t acc[SG_SPARSE_CHUNK];
     for (int32_t r0 = 0; r0 < rows; r0 += SG_SPARSE_CHUNK) {
         const int32_t n = sg_min_s32(SG_SPARSE_CHUNK, rows - r0);
+        const int32_t *b = bias != NULL ? bias + r0 : no_bias;
         for (int32_t i = 0; i < n; ++i) {
-            int32_t s = sg_bias_or_zero(bias, r0 + i);
+            int32_t s = b[i];
             int32_t s2 = 0;
             const uint16_t *const col_end = col + *nb++;
             /* An odd block first, then pairs: the loads group (Cortex-M4 pipelines
@@ -286,21 +290,27 @@ static inline void sg_bsr1x4_rows_1(const sg_bsr1x4_s8 *w, const int8_t *x, cons
 #endif
                 v += 4;
             }
-            for (; col != col_end; col += 2, v += 8) {
-                const int8_t *xa = x + 4 * (int32_t)col[0];
-                const int8_t *xc = x + 4 * (int32_t)col[1];
+            for (; col != col_end; col += 2) {
 #if SG_HAS_DSP
-                /* All four loads before the arithmetic: the x loads wait on the column loads,
-                 * and the weights fill the gap (Cortex-M7 issues in order). */
-                const int32_t wa = sg_read_s8x4(v);
-                const int32_t wc = sg_read_s8x4(v + 4);
-                const int32_t xwa = sg_read_s8x4(xa);
-                const int32_t xwc = sg_read_s8x4(xc);
+                /* Columns, weights, then inputs, in that order: the input loads wait on the
+                 * column loads, and the weight loads fill the gap (the Cortex-M7 issues in
+                 * order; the M4 pipelines the six loads back to back). */
+                int32_t ca = col[0];
+                int32_t cc = col[1];
+                SG_SPARSE_PIN2(ca, cc);
+                int32_t wa = sg_read_s8x4(v);
+                v += 8;
+                int32_t wc = sg_read_s8x4(v - 4);
+                SG_SPARSE_PIN2(wa, wc);
+                int32_t xwa = sg_read_s8x4(x + 4 * ca);
+                int32_t xwc = sg_read_s8x4(x + 4 * cc);
+                SG_SPARSE_PIN2(xwa, xwc);
                 s = sg_block4_dsp(xwa, wa, s);
                 s2 = sg_block4_dsp(xwc, wc, s2);
 #else
-                s = sg_block4_c(xa, v, s);
-                s2 = sg_block4_c(xc, v + 4, s2);
+                s = sg_block4_c(x + 4 * (int32_t)col[0], v, s);
+                s2 = sg_block4_c(x + 4 * (int32_t)col[1], v + 4, s2);
+                v += 8;
 #endif
             }
             acc[i] = s + s2;
@@ -499,108 +509,6 @@ static inline void sg_bsr1x4_rows_4(const sg_bsr1x4_s8 *wp, const int8_t *x0, in
         out0[out_step + r] = sg_sparse_out(acc1, rq, r);
         out0[2 * out_step + r] = sg_sparse_out(acc2, rq, r);
         out0[3 * out_step + r] = sg_sparse_out(acc3, rq, r);
-    }
-}
-
-/* ---- N:4: one index byte holds 4 entries, i.e. 4 / n groups ----------------------------- */
-
-/* Offsets of the group that entry j (0..3) of an index byte falls in: (j / n) * 4. */
-typedef struct {
-    int32_t o1, o2, o3, step;
-} sg_nm4_layout;
-
-static inline sg_nm4_layout sg_nm4_layout_of(int32_t n)
-{
-    const sg_nm4_layout two = {0, 4, 4, 8};
-    const sg_nm4_layout one = {4, 8, 12, 16};
-    return n == 2 ? two : one;
-}
-
-static inline int32_t sg_nm4_entries_per_row(const sg_nm4_s8 *w)
-{
-    return ((w->cols + 3) / 4) * w->n;
-}
-
-static inline void sg_nm4_rows_1(const sg_nm4_s8 *wp, const int8_t *x, const int32_t *bias,
-                                 const sg_requant *rqp, int8_t *out)
-{
-    /* By value: the int8 output stores may alias anything, and would force reloads. */
-    const sg_nm4_s8 wl = *wp;
-    const sg_requant rql = *rqp;
-    const sg_nm4_s8 *w = &wl;
-    const sg_requant *rq = &rql;
-    const sg_nm4_layout L = sg_nm4_layout_of(w->n);
-    const int32_t entries = sg_nm4_entries_per_row(w);
-    const int32_t full = entries / 4;
-    const int32_t rest = entries % 4;
-    const uint8_t *ix = w->index;
-    const int8_t *v = w->values;
-    for (int32_t r = 0; r < w->rows; ++r) {
-        int32_t acc = sg_bias_or_zero(bias, r);
-        const int8_t *xg = x;
-        for (int32_t q = full; q > 0; --q) {
-            const uint32_t b = *ix++;
-            acc += (int32_t)xg[b & 3u] * v[0];
-            acc += (int32_t)xg[L.o1 + (int32_t)((b >> 2) & 3u)] * v[1];
-            acc += (int32_t)xg[L.o2 + (int32_t)((b >> 4) & 3u)] * v[2];
-            acc += (int32_t)xg[L.o3 + (int32_t)(b >> 6)] * v[3];
-            v += 4;
-            xg += L.step;
-        }
-        if (rest > 0) {
-            /* The row's last byte: entry j is in group (j / n), as in the full bytes. */
-            const uint32_t b = *ix++;
-            for (int32_t j = 0; j < rest; ++j) {
-                const int32_t g = (j / w->n) * 4;
-                acc += (int32_t)xg[g + (int32_t)((b >> (2 * j)) & 3u)] * *v++;
-            }
-        }
-        out[r] = sg_sparse_out(acc, rq, r);
-    }
-}
-
-static inline void sg_nm4_rows_2(const sg_nm4_s8 *wp, const int8_t *x0, int32_t x1_off,
-                                 const int32_t *bias, const sg_requant *rqp, int8_t *out0,
-                                 int8_t *out1)
-{
-    /* By value: the int8 output stores may alias anything, and would force reloads. */
-    const sg_nm4_s8 wl = *wp;
-    const sg_requant rql = *rqp;
-    const sg_nm4_s8 *w = &wl;
-    const sg_requant *rq = &rql;
-    const sg_nm4_layout L = sg_nm4_layout_of(w->n);
-    const int32_t entries = sg_nm4_entries_per_row(w);
-    const int32_t full = entries / 4;
-    const int32_t rest = entries % 4;
-    const uint8_t *ix = w->index;
-    const int8_t *v = w->values;
-    for (int32_t r = 0; r < w->rows; ++r) {
-        int32_t acc0 = sg_bias_or_zero(bias, r);
-        int32_t acc1 = acc0;
-        const int8_t *xg = x0;
-        for (int32_t q = full; q > 0; --q) {
-            const uint32_t b = *ix++;
-            const int8_t *p0 = xg + (b & 3u);
-            const int8_t *p1 = xg + L.o1 + ((b >> 2) & 3u);
-            const int8_t *p2 = xg + L.o2 + ((b >> 4) & 3u);
-            const int8_t *p3 = xg + L.o3 + (b >> 6);
-            acc0 += (int32_t)p0[0] * v[0] + (int32_t)p1[0] * v[1];
-            acc1 += (int32_t)p0[x1_off] * v[0] + (int32_t)p1[x1_off] * v[1];
-            acc0 += (int32_t)p2[0] * v[2] + (int32_t)p3[0] * v[3];
-            acc1 += (int32_t)p2[x1_off] * v[2] + (int32_t)p3[x1_off] * v[3];
-            v += 4;
-            xg += L.step;
-        }
-        if (rest > 0) {
-            const uint32_t b = *ix++;
-            for (int32_t j = 0; j < rest; ++j) {
-                const int8_t *p = xg + (j / w->n) * 4 + ((b >> (2 * j)) & 3u);
-                acc0 += (int32_t)p[0] * *v;
-                acc1 += (int32_t)p[x1_off] * *v++;
-            }
-        }
-        out0[r] = sg_sparse_out(acc0, rq, r);
-        out1[r] = sg_sparse_out(acc1, rq, r);
     }
 }
 

@@ -1,0 +1,430 @@
+/* slimgen kernel internals: the N:4 (sg_nm4_s8) walkers, through pair tables.
+ *
+ * A 2:4 group multiplies two of its four inputs, which two depending on the row. Gathering
+ * them one by one costs about 5 instructions per weight (index, load, load, multiply, loop),
+ * more than the dense SMLAD kernels spend on the two weights the group drops. Instead, the
+ * inputs are rearranged once per input row into a *pair table* of int16x2 words holding every
+ * pair an entry can use (2:4: the 6 pairs of a group; 1:4: the 16 pairs of one input from each
+ * of two groups), and the packer stores per entry the index of its word. One entry is then one
+ * byte load, one table load and one SMLAD against its two weights, sign-extended two entries
+ * at a time by SXTB16 (compiler/slimgen/lower/sparse_format.py documents the layout). The
+ * table costs 24 (2:4) or 32 (1:4) bytes of scratch per 4 inputs, and its build a few
+ * instructions per input, paid once per input row for all output rows.
+ *
+ * Word indexes are relative to the entry's block of 16 entries, so they fit a byte: the table
+ * pointer moves once per block. The portable path walks the same table with plain C
+ * multiplies, so both paths share the format and the bias fold (sg_sparse.h).
+ */
+#ifndef SG_SPARSE_NM4_H
+#define SG_SPARSE_NM4_H
+
+#include "sg_sparse.h"
+
+static inline int sg_nm4_ok(const sg_nm4_s8 *w)
+{
+    return w->rows > 0 && w->cols > 0 && (w->n == 1 || w->n == 2) && w->offset != NULL &&
+           w->values != NULL;
+}
+
+static inline int32_t sg_nm4_groups(int32_t cols)
+{
+    return (cols >> 2) + ((cols & 3) != 0);
+}
+
+/* Entries (SMLADs) per row: a group (2:4) or two groups (1:4). */
+static inline int32_t sg_nm4_entries(int32_t cols, int32_t n)
+{
+    const int32_t g = sg_nm4_groups(cols);
+    return n == 2 ? g : (g >> 1) + (g & 1);
+}
+
+/* Table bytes per entry: 6 pairs (2:4) or 16 (1:4), 4 bytes each. */
+static inline int32_t sg_nm4_entry_bytes(int32_t n)
+{
+    return n == 2 ? 24 : 64;
+}
+
+/* One input row's pair table: the scratch unit of the N:4 kernels. */
+static inline int64_t sg_nm4_table_bytes(int32_t cols, int32_t n)
+{
+    return (int64_t)sg_nm4_entries(cols, n) * sg_nm4_entry_bytes(n);
+}
+
+/* Scratch of `tables` pair tables and `tables` int32 sums per row (on every ISA, so that a
+ * memory plan does not depend on the core; the portable path uses the tables only), plus
+ * `extra` bytes after them. */
+static inline int64_t sg_nm4_scratch(const sg_nm4_s8 *w, int32_t tables, int64_t extra)
+{
+    return tables * (sg_nm4_table_bytes(w->cols, w->n) + 4 * (int64_t)w->rows) + extra;
+}
+
+/* The table word (lo, hi) of two int16 values. */
+static inline void sg_nm4_put(uint8_t *t, int32_t lo, int32_t hi)
+{
+    const int16_t h[2] = {(int16_t)lo, (int16_t)hi};
+    memcpy(t, h, sizeof h);
+}
+
+static inline void sg_nm4_put_word(uint8_t *t, int32_t v)
+{
+    memcpy(t, &v, sizeof v);
+}
+
+/* Inputs x[0..avail-1] of a group (avail >= 1) as a little-endian word, zero past the row. */
+static inline int32_t sg_nm4_group_word(const int8_t *x, int32_t avail)
+{
+    if (avail >= 4) {
+        return sg_read_s8x4(x);
+    }
+    uint32_t u = 0;
+    for (int32_t i = 0; i < avail; ++i) {
+        u |= (uint32_t)(uint8_t)x[i] << (8 * i);
+    }
+    return sg_arch_s32(u);
+}
+
+#if SG_HAS_DSP
+#if SG_DSP_EMULATED
+#define sg_nm4_pkhbt16(a, b) sg_pkhbt((a), (b), 16)
+#define sg_nm4_pkhbt0(a, b) sg_pkhbt((a), (b), 0)
+#define sg_nm4_pkhtb0(a, b) sg_pkhtb((a), (b), 0)
+#define sg_nm4_pkhtb16(a, b) sg_pkhtb((a), (b), 16)
+/* Keeps a chain of loads together on the core (the table model and the M4 pipeline load back
+ * to back); nothing to keep on the host. */
+#define SG_NM4_PIN2(a, b) ((void)0)
+#define SG_NM4_PIN4(a, b, c, d) ((void)0)
+#else
+/* GCC builds PKHBT / PKHTB from the C of sg_pkhbt as two or three instructions. */
+static inline int32_t sg_nm4_pkhbt16(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline int32_t sg_nm4_pkhbt0(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline int32_t sg_nm4_pkhtb0(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhtb %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline int32_t sg_nm4_pkhtb16(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+#define SG_NM4_PIN2(a, b) __asm__ volatile("" : "+r"(a), "+r"(b))
+#define SG_NM4_PIN4(a, b, c, d) __asm__ volatile("" : "+r"(a), "+r"(b), "+r"(c), "+r"(d))
+#endif
+#endif
+
+/* 2:4: the 6 words (x_i, x_j), (i, j) = 01 02 03 12 13 23 (sparse_format.NM_PAIRS), of the
+ * group word xw. */
+static inline void sg_nm4_pairs_2(int32_t xw, uint8_t *t)
+{
+#if SG_HAS_DSP
+    /* Two SXTB16 give (x0, x2) and (x1, x3); the other four pairs are one PKH each. */
+    const int32_t e02 = sg_sxtb16(xw);
+    const int32_t e13 = sg_sxtb16_ror8(xw);
+    sg_nm4_put_word(t, sg_nm4_pkhbt16(e02, e13));
+    sg_nm4_put_word(t + 4, e02);
+    sg_nm4_put_word(t + 8, sg_nm4_pkhbt0(e02, e13));
+    sg_nm4_put_word(t + 12, sg_nm4_pkhtb0(e02, e13));
+    sg_nm4_put_word(t + 16, e13);
+    sg_nm4_put_word(t + 20, sg_nm4_pkhtb16(e13, e02));
+#else
+    int8_t q[4];
+    memcpy(q, &xw, sizeof q);
+    sg_nm4_put(t, q[0], q[1]);
+    sg_nm4_put(t + 4, q[0], q[2]);
+    sg_nm4_put(t + 8, q[0], q[3]);
+    sg_nm4_put(t + 12, q[1], q[2]);
+    sg_nm4_put(t + 16, q[1], q[3]);
+    sg_nm4_put(t + 20, q[2], q[3]);
+#endif
+}
+
+/* 1:4: the 16 words (a_i, b_j) at 4 * (4i + j), a and b the words of two consecutive groups. */
+static inline void sg_nm4_pairs_1(int32_t aw, int32_t bw, uint8_t *t)
+{
+#if SG_HAS_DSP
+    /* a_i in the low half, b_j in the high half: (a0 a2) and (a1 a3), their halves swapped,
+     * and (b0 b2), (b1 b3); one PKH per word. */
+    const int32_t a02 = sg_sxtb16(aw);
+    const int32_t a13 = sg_sxtb16_ror8(aw);
+    const int32_t b02 = sg_sxtb16(bw);
+    const int32_t b13 = sg_sxtb16_ror8(bw);
+    const int32_t a20 = sg_arch_s32(sg_ror((uint32_t)a02, 16));
+    const int32_t a31 = sg_arch_s32(sg_ror((uint32_t)a13, 16));
+    const int32_t lo[4] = {a02, a13, a20, a31}; /* a_i in the low half */
+    for (int32_t i = 0; i < 4; ++i) {
+        sg_nm4_put_word(t + 16 * i, sg_nm4_pkhbt16(lo[i], b02));
+        sg_nm4_put_word(t + 16 * i + 4, sg_nm4_pkhbt16(lo[i], b13));
+        sg_nm4_put_word(t + 16 * i + 8, sg_nm4_pkhbt0(lo[i], b02));
+        sg_nm4_put_word(t + 16 * i + 12, sg_nm4_pkhbt0(lo[i], b13));
+    }
+#else
+    int8_t a[4];
+    int8_t b[4];
+    memcpy(a, &aw, sizeof a);
+    memcpy(b, &bw, sizeof b);
+    for (int32_t i = 0; i < 4; ++i) {
+        for (int32_t j = 0; j < 4; ++j) {
+            sg_nm4_put(t + 16 * i + 4 * j, a[i], b[j]);
+        }
+    }
+#endif
+}
+
+/* The pair table of input row x[cols] into t[sg_nm4_table_bytes]. */
+static inline void sg_nm4_table(const int8_t *x, int32_t cols, int32_t n, uint8_t *t)
+{
+    const int32_t groups = sg_nm4_groups(cols);
+    if (n == 2) {
+        for (int32_t g = 0; g < groups; ++g) {
+            sg_nm4_pairs_2(sg_nm4_group_word(x + 4 * g, cols - 4 * g), t);
+            t += 24;
+        }
+        return;
+    }
+    for (int32_t g = 0; g < groups; g += 2) {
+        const int32_t aw = sg_nm4_group_word(x + 4 * g, cols - 4 * g);
+        const int32_t bw = g + 1 < groups ? sg_nm4_group_word(x + 4 * g + 4, cols - 4 * g - 4) : 0;
+        sg_nm4_pairs_1(aw, bw, t);
+        t += 64;
+    }
+}
+
+/* Offsets are table word indexes from the start of the entry's block of SG_NM4_BLOCK
+ * entries: at most 16 * 16 - 1 for 1:4, so a byte holds them. */
+#define SG_NM4_BLOCK 16
+
+#if SG_HAS_DSP
+static inline int32_t sg_nm4_word(const uint8_t *t, uint32_t o)
+{
+    int32_t v;
+    memcpy(&v, t + 4 * o, sizeof v);
+    return v;
+}
+
+/* Four entries (two weight words) of one table: the loads first, as one chain. */
+static inline int32_t sg_nm4_quad(const uint8_t *t, const uint8_t *o, const int8_t *v,
+                                  int32_t acc)
+{
+    uint32_t o0 = o[0], o1 = o[1], o2 = o[2], o3 = o[3];
+    int32_t wa = sg_read_s8x4(v);
+    int32_t wb = sg_read_s8x4(v + 4);
+    SG_NM4_PIN4(o0, o1, o2, o3);
+    int32_t p0 = sg_nm4_word(t, o0), p1 = sg_nm4_word(t, o1);
+    int32_t p2 = sg_nm4_word(t, o2), p3 = sg_nm4_word(t, o3);
+    SG_NM4_PIN4(p0, p1, p2, p3);
+    SG_NM4_PIN2(wa, wb);
+    acc = sg_smlad(p0, sg_sxtb16(wa), acc);
+    acc = sg_smlad(p1, sg_sxtb16_ror8(wa), acc);
+    acc = sg_smlad(p2, sg_sxtb16(wb), acc);
+    return sg_smlad(p3, sg_sxtb16_ror8(wb), acc);
+}
+
+/* Two entries (one weight word) of two tables. */
+static inline void sg_nm4_two_2(const uint8_t *t0, const uint8_t *t1, const uint8_t *o,
+                                const int8_t *v, int32_t *acc0, int32_t *acc1)
+{
+    uint32_t oa = o[0], ob = o[1];
+    int32_t ww = sg_read_s8x4(v);
+    SG_NM4_PIN2(oa, ob);
+    int32_t p0a = sg_nm4_word(t0, oa), p1a = sg_nm4_word(t1, oa);
+    int32_t p0b = sg_nm4_word(t0, ob), p1b = sg_nm4_word(t1, ob);
+    SG_NM4_PIN4(p0a, p1a, p0b, p1b);
+    const int32_t wa = sg_sxtb16(ww);
+    const int32_t wb = sg_sxtb16_ror8(ww);
+    *acc0 = sg_smlad(p0a, wa, *acc0);
+    *acc1 = sg_smlad(p1a, wa, *acc1);
+    *acc0 = sg_smlad(p0b, wb, *acc0);
+    *acc1 = sg_smlad(p1b, wb, *acc1);
+}
+
+/* Two entries (one weight word) of one table. */
+static inline int32_t sg_nm4_two(const uint8_t *t, const uint8_t *o, const int8_t *v,
+                                 int32_t acc)
+{
+    const int32_t ww = sg_read_s8x4(v);
+    acc = sg_smlad(sg_nm4_word(t, o[0]), sg_sxtb16(ww), acc);
+    return sg_smlad(sg_nm4_word(t, o[1]), sg_sxtb16_ror8(ww), acc);
+}
+
+/* Entry a (bytes 0 and 2 of the weight word v) alone: an odd last entry. */
+static inline int32_t sg_nm4_one(const uint8_t *t, uint32_t oa, const int8_t *v, int32_t acc)
+{
+    return sg_smlad(sg_nm4_word(t, oa), sg_sxtb16(sg_read_s8x4(v)), acc);
+}
+#else
+/* acc + table word o . (w0, w1). */
+static inline int32_t sg_nm4_mac_c(const uint8_t *t, uint32_t o, int32_t w0, int32_t w1,
+                                   int32_t acc)
+{
+    int16_t h[2];
+    memcpy(h, t + 4 * o, sizeof h);
+    return acc + (int32_t)h[0] * w0 + (int32_t)h[1] * w1;
+}
+
+static inline int32_t sg_nm4_quad(const uint8_t *t, const uint8_t *o, const int8_t *v,
+                                  int32_t acc)
+{
+    acc = sg_nm4_mac_c(t, o[0], v[0], v[2], acc);
+    acc = sg_nm4_mac_c(t, o[1], v[1], v[3], acc);
+    acc = sg_nm4_mac_c(t, o[2], v[4], v[6], acc);
+    return sg_nm4_mac_c(t, o[3], v[5], v[7], acc);
+}
+
+static inline int32_t sg_nm4_two(const uint8_t *t, const uint8_t *o, const int8_t *v,
+                                 int32_t acc)
+{
+    return sg_nm4_mac_c(t, o[1], v[1], v[3], sg_nm4_mac_c(t, o[0], v[0], v[2], acc));
+}
+
+static inline void sg_nm4_two_2(const uint8_t *t0, const uint8_t *t1, const uint8_t *o,
+                                const int8_t *v, int32_t *acc0, int32_t *acc1)
+{
+    *acc0 = sg_nm4_mac_c(t0, o[1], v[1], v[3], sg_nm4_mac_c(t0, o[0], v[0], v[2], *acc0));
+    *acc1 = sg_nm4_mac_c(t1, o[1], v[1], v[3], sg_nm4_mac_c(t1, o[0], v[0], v[2], *acc1));
+}
+
+static inline int32_t sg_nm4_one(const uint8_t *t, uint32_t oa, const int8_t *v, int32_t acc)
+{
+    return sg_nm4_mac_c(t, oa, v[0], v[2], acc);
+}
+#endif
+
+/* Per row: blocks of SG_NM4_BLOCK entries, then 0..15 more. */
+typedef struct {
+    int32_t blocks, rest, bstride;
+} sg_nm4_walk;
+
+static inline sg_nm4_walk sg_nm4_walk_of(const sg_nm4_s8 *w)
+{
+    const int32_t e = sg_nm4_entries(w->cols, w->n);
+    const sg_nm4_walk k = {e / SG_NM4_BLOCK, e % SG_NM4_BLOCK,
+                           SG_NM4_BLOCK * sg_nm4_entry_bytes(w->n)};
+    return k;
+}
+
+/* out[r] for every row, from the pair table `tab` of one input row. DSP: the sums go to
+ * sums[rows] and one tight loop requantizes them (sg_dsp_requant_run), as the dense kernels do:
+ * inside the row loop the output stage left too few registers for the walk. */
+static inline void sg_nm4_rows_1(const sg_nm4_s8 *wp, const uint8_t *tab, const int32_t *bias,
+                                 const sg_requant *rqp, int8_t *out, int32_t *sums)
+{
+    /* By value: the int8 output stores may alias anything, and would force reloads. */
+    const sg_nm4_s8 wl = *wp;
+    const sg_requant rql = *rqp;
+    const sg_nm4_s8 *w = &wl;
+    const sg_requant *rq = &rql;
+    const sg_nm4_walk k = sg_nm4_walk_of(w);
+    const uint8_t *o = w->offset;
+    const int8_t *v = w->values;
+    for (int32_t r = 0; r < w->rows; ++r) {
+        int32_t acc = sg_bias_or_zero(bias, r);
+        const uint8_t *t = tab;
+        for (int32_t b = k.blocks; b > 0; --b) {
+            acc = sg_nm4_quad(t, o, v, acc);
+            acc = sg_nm4_quad(t, o + 4, v + 8, acc);
+            acc = sg_nm4_quad(t, o + 8, v + 16, acc);
+            acc = sg_nm4_quad(t, o + 12, v + 24, acc);
+            o += 16;
+            v += 32;
+            t += k.bstride;
+        }
+        int32_t e = k.rest;
+        for (; e >= 4; e -= 4) {
+            acc = sg_nm4_quad(t, o, v, acc);
+            o += 4;
+            v += 8;
+        }
+        for (; e >= 2; e -= 2) {
+            acc = sg_nm4_two(t, o, v, acc);
+            o += 2;
+            v += 4;
+        }
+        if (e > 0) {
+            acc = sg_nm4_one(t, o[0], v, acc);
+            o += 1;
+            v += 4;
+        }
+#if SG_HAS_DSP
+        sums[r] = acc;
+#else
+        out[r] = sg_sparse_out(acc, rq, r);
+#endif
+    }
+#if SG_HAS_DSP
+    sg_dsp_requant_run(sums, rq, w->rows, out);
+#else
+    (void)sums;
+#endif
+}
+
+/* Two pixels, tables tab0 and tab1, one pass over the weights: out0[r] and out0[stride + r].
+ * DSP: sums[2 * rows] as in sg_nm4_rows_1 (sg_dsp_requant_pairs). */
+static inline void sg_nm4_rows_2(const sg_nm4_s8 *wp, const uint8_t *tab0, const uint8_t *tab1,
+                                 const int32_t *bias, const sg_requant *rqp, int8_t *out0,
+                                 int32_t stride, int32_t *sums)
+{
+    /* By value: the int8 output stores may alias anything, and would force reloads. */
+    const sg_nm4_s8 wl = *wp;
+    const sg_requant rql = *rqp;
+    const sg_nm4_s8 *w = &wl;
+    const sg_requant *rq = &rql;
+    const sg_nm4_walk k = sg_nm4_walk_of(w);
+    const uint8_t *o = w->offset;
+    const int8_t *v = w->values;
+    for (int32_t r = 0; r < w->rows; ++r) {
+        int32_t acc0 = sg_bias_or_zero(bias, r);
+        int32_t acc1 = acc0;
+        const uint8_t *t0 = tab0;
+        const uint8_t *t1 = tab1;
+        for (int32_t b = k.blocks; b > 0; --b) {
+            for (int32_t j = 0; j < SG_NM4_BLOCK; j += 2) {
+                sg_nm4_two_2(t0, t1, o + j, v + 2 * j, &acc0, &acc1);
+            }
+            o += 16;
+            v += 32;
+            t0 += k.bstride;
+            t1 += k.bstride;
+        }
+        int32_t e = k.rest;
+        for (; e >= 2; e -= 2) {
+            sg_nm4_two_2(t0, t1, o, v, &acc0, &acc1);
+            o += 2;
+            v += 4;
+        }
+        if (e > 0) {
+            acc0 = sg_nm4_one(t0, o[0], v, acc0);
+            acc1 = sg_nm4_one(t1, o[0], v, acc1);
+            o += 1;
+            v += 4;
+        }
+#if SG_HAS_DSP
+        sums[2 * r] = acc0;
+        sums[2 * r + 1] = acc1;
+#else
+        out0[r] = sg_sparse_out(acc0, rq, r);
+        out0[stride + r] = sg_sparse_out(acc1, rq, r);
+#endif
+    }
+#if SG_HAS_DSP
+    sg_dsp_requant_pairs(sums, rq, w->rows, out0, stride);
+#else
+    (void)sums;
+#endif
+}
+
+#endif /* SG_SPARSE_NM4_H */
