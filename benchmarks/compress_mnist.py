@@ -1,6 +1,7 @@
 """Full-size `slimgen compress` benchmarks on MNIST (minutes on a CPU; not run in CI).
 
     python3 benchmarks/compress_mnist.py lenet     # LeNet-300-100 pruned to 8 % of its weights
+    python3 benchmarks/compress_mnist.py lenet --share-weights 16   # ... then 15 shared values
     python3 benchmarks/compress_mnist.py distill   # Hinton-style ensemble distillation vs alone
 
 Every compression step is a `slimgen compress` command line (printed, so the figures can be
@@ -127,11 +128,14 @@ def lenet(work: Path, data: Path, d: dict, a: argparse.Namespace, log: list[dict
                   a.dense_epochs, a.seed, weight_decay=a.weight_decay)
         print(f"dense LeNet-300-100: {100 * accuracy(m, d['x_test'], d['y_test']):.2f} %")
         save(m, dense)
-    compress([str(dense), "--data", str(data), "-o",
-              str(work / f"lenet_sparse-{tag}-p{a.epochs}-{a.scope}.pt2"),
+    share = (["--share-weights", str(a.share_weights), "--share-epochs", str(a.share_epochs)]
+             if a.share_weights else [])
+    name = f"lenet_sparse-{tag}-p{a.epochs}-{a.scope}" + (
+        f"-k{a.share_weights}e{a.share_epochs}" if a.share_weights else "")
+    compress([str(dense), "--data", str(data), "-o", str(work / f"{name}.pt2"),
               "--sparsity", str(a.sparsity), "--scope", a.scope, "--epochs", str(a.epochs),
               "--prune-steps", "20", "--batch-size", "128", "--seed", str(a.seed),
-              "--qat", "--qat-epochs", str(a.qat_epochs)], log)
+              "--qat", "--qat-epochs", str(a.qat_epochs), *share], log)
 
 
 def distill(work: Path, data: Path, d: dict, a: argparse.Namespace, log: list[dict]) -> None:
@@ -188,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weight-decay", type=float, default=0.0, help="dense training AdamW")
     ap.add_argument("--scope", choices=["layer", "global"], default="global")
     ap.add_argument("--qat-epochs", type=int, default=2)
+    ap.add_argument("--share-weights", type=int, default=0,
+                    help="lenet: then share K values per layer (K - 1 non-zero; 0: off)")
+    ap.add_argument("--share-epochs", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--teachers", type=int, default=3)
     ap.add_argument("--teacher-epochs", type=int, default=4)

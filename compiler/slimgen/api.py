@@ -32,7 +32,7 @@ from .ir.graph import Graph
 from .ir.serialize import load_graph, save_graph
 from .ir.verify import verify_graph
 from .lower.kernels import KernelSpec, dense_kernel, in_place_ok, select_kernels
-from .lower.sparse_select import choose_sparse, core_of, parse_mode
+from .lower.sparse_select import choose_sparse, core_of, parse_mode, parse_objective
 from .passes.float_passes import (
     fold_batchnorm,
     fold_flatten,
@@ -66,6 +66,7 @@ class BuildOptions:
     board: str | None = None
     ranges: str | None = None  # activation ranges JSON (slimgen compress --qat); overrides calib
     sparse: str = "off"  # auto | off | a lower/sparse_format.FORMATS name (lower/sparse_select.py)
+    sparse_objective: str = "speed"  # what --sparse auto minimises: speed | size (flash)
 
 
 @dataclass
@@ -139,7 +140,8 @@ def lower(g: Graph, qg: Graph, opts: BuildOptions | None = None) -> Compiled:
     opts = opts or BuildOptions()
     verify_graph(qg)
     kernels = select_kernels(qg)
-    sparse = choose_sparse(qg, kernels, parse_mode(opts.sparse), core_of(opts.target))
+    sparse = choose_sparse(qg, kernels, parse_mode(opts.sparse), core_of(opts.target),
+                           parse_objective(opts.sparse_objective))
     scratch = {n.name: kernels[n.name].scratch_bytes(n) for n in qg.nodes if n.name in kernels}
     in_place = {name: spec.in_place_ok for name, spec in kernels.items()}
     plan = plan_arena(graph_buffers(qg, scratch, in_place=lambda n: in_place.get(n.name, False)))

@@ -109,21 +109,27 @@ def main() -> None:
               help="Allow loading a pickled nn.Module (unpickling runs code from the file).")
 @click.option("--force", is_flag=True, help="Replace a non-empty output folder.")
 @click.option("--sparse", default="off", show_default=True,
-              type=click.Choice(["auto", "off", "unstructured", "bsr1x4", "nm2:4", "nm1:4"]),
+              type=click.Choice(["auto", "off", "unstructured", "bsr1x4", "nm2:4", "nm1:4",
+                                 "shared"]),
               help="Sparse kernels for fc and conv layers: auto picks, per layer, the format "
                    "with the lowest estimated cycles (dense when none pays); a format name "
                    "uses it wherever the weights fit. report.json says what and why.")
+@click.option("--sparse-objective", type=click.Choice(["speed", "size"]), default="speed",
+              show_default=True,
+              help="What --sparse auto minimises: estimated cycles, or weight bytes among the "
+                   "formats not estimated slower than dense (flash-bound targets).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
 def build(model: Path, calib: Path, out: Path, name: str | None, target: str, board: str | None,
           calib_method: str, percentile: float, ranges: Path | None, trust_pickle: bool,
-          force: bool, sparse: str, quiet: bool) -> None:
+          force: bool, sparse: str, sparse_objective: str, quiet: bool) -> None:
     """Compile MODEL (.pt2, TorchScript .pt, int8 .tflite) into int8 C in folder OUT."""
     from . import api
 
     def go() -> int:
         opts = api.BuildOptions(name=name, trust_pickle=trust_pickle, calib_method=calib_method,
                                 percentile=percentile, force=force, target=target, board=board,
-                                ranges=str(ranges) if ranges else None, sparse=sparse)
+                                ranges=str(ranges) if ranges else None, sparse=sparse,
+                                sparse_objective=sparse_objective)
         extra = _firmware_hook(opts)
         with _Progress(quiet) as progress:
             rep = api.build(model, calib, out, opts, progress, extra)

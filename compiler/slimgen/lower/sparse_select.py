@@ -5,7 +5,13 @@ gets a list of candidates: its dense kernel and each sparse spec in KERNELS whos
 holds (the weights fit the format). ``cost.estimate`` prices each on the target core; ``auto``
 keeps the cheapest (dense when sparse does not pay), FORMAT takes that format wherever it
 applies and is cheaper than dense or not (the user asked), and ``off`` changes nothing. The
-decision and every candidate's estimate go into report.json.
+decision and every candidate's estimate go into report.json, and, per format that cannot hold
+a layer, the packer's reason.
+
+The objective of ``auto`` is ``speed`` (the fewest estimated cycles) or ``size``: the
+candidate with the fewest weight bytes among those not estimated slower than dense (dense
+itself included), for flash-bound targets, where e.g. the ``shared`` format (one byte per
+non-zero) wins over faster but larger formats.
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ from ..errors import InputError
 from ..ir.graph import Graph, Node
 from .cost import estimate
 from .kernels import KERNELS, KernelSpec, weight_matrix
-from .sparse_format import FORMATS
+from .sparse_format import FORMATS, fits
 
 MODES = ("auto", "off", *FORMATS)
+OBJECTIVES = ("speed", "size")
 #: Cost model core for host builds (the default firmware target).
 HOST_CORE = "m4"
 
@@ -31,6 +38,13 @@ def parse_mode(text: str) -> str:
     return mode
 
 
+def parse_objective(text: str) -> str:
+    if text not in OBJECTIVES:
+        raise InputError(f"unknown --sparse-objective {text!r}.",
+                         f"Use one of: {', '.join(OBJECTIVES)}.")
+    return text
+
+
 def core_of(target: str) -> str:
     """``--target cortex-m7`` -> "m7"; the host -> HOST_CORE."""
     t = target.lower().replace("cortex-", "")
@@ -41,8 +55,8 @@ def _candidate_layer(n: Node, spec: KernelSpec) -> bool:
     return n.op in ("fc", "conv2d") and not spec.sparse
 
 
-def choose_sparse(g: Graph, kernels: dict[str, KernelSpec], mode: str, core: str
-                  ) -> dict[str, dict[str, Any]]:
+def choose_sparse(g: Graph, kernels: dict[str, KernelSpec], mode: str, core: str,
+                  objective: str = "speed") -> dict[str, dict[str, Any]]:
     """Replace dense kernels by sparse ones in ``kernels`` per ``mode``; return, per considered
     layer, the decision: chosen kernel and format, the reason, and every candidate's estimate."""
     decisions: dict[str, dict[str, Any]] = {}
@@ -62,9 +76,17 @@ def choose_sparse(g: Graph, kernels: dict[str, KernelSpec], mode: str, core: str
                 if spec.applies(n):
                     cands.append((spec, estimate(spec.name, spec.sparse, w, pixels, core)))
                 elif mode in (spec.sparse, "auto"):
-                    refused[spec.sparse] = "weights do not fit the format or the layer shape"
+                    refused[spec.sparse] = (fits(w, spec.sparse)
+                                            or "the layer shape does not fit the kernel")
+        for c in cands:  # another kernel of the format (1x1 or general conv) holds the layer
+            refused.pop(c[0].sparse, None)
         best_spec, best = min(cands, key=lambda c: c[1].cycles)
-        if mode == "auto":
+        if mode == "auto" and objective == "size":
+            ok = [c for c in cands if c[1].cycles <= cands[0][1].cycles]
+            best_spec, best = min(ok, key=lambda c: (c[1].weight_bytes, c[1].cycles))
+            why = ("fewest weight bytes not slower than dense" if best_spec.sparse
+                   else "dense: no sparse format is smaller and not slower")
+        elif mode == "auto":
             why = ("lowest estimated cycles" if best_spec.sparse
                    else "dense: no sparse format is estimated faster")
         else:
