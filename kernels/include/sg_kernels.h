@@ -245,8 +245,11 @@ sg_status sg_softmax_s8(const sg_softmax_s8_params *p,
  * one SMLAD against a word of a pair table the kernel builds per input row in scratch: one
  * group (2:4) or two groups (1:4); E = ceil(cols / 4) or ceil(cols / 8) entries per row.
  * offset[r][e]: index of the entry's table word from its block's (entries 16b..16b+15) start;
- * values[r][ceil(E / 2)][4]: entries 2k, 2k+1 as (a0, b0, a1, b1). Layout and table:
- * sparse_format.py (class NM) and kernels/src/sparse/sg_sparse_nm4.h.
+ * values[r][ceil(E / 2)][4]: entries 2k, 2k+1 as (a0, b0, a1, b1), read by the convolutions;
+ * pairs[r][E][2]: the same weights as int16 (a0, a1), read by the fc kernel (one SMLAD operand
+ * per entry without an SXTB16: twice the weight bytes for fc's speed). Either may be NULL
+ * where its kernel does not run. Layout and table: sparse_format.py (class NM) and
+ * kernels/src/sparse/sg_sparse_nm4.h.
  *
  * sg_shared_s8 (shared, weight sharing for flash): one byte per entry, code = entry & (2^code_bits
  * - 1), code_bits 1..4; codebook[1 << code_bits] int8 with codebook[0] == 0. A cursor starts at
@@ -279,7 +282,8 @@ typedef struct {
     int32_t cols;
     int32_t n;                   /* 1 or 2 non-zeros per group of 4 */
     const uint8_t *offset;       /* [rows][E] pair-table word indexes, block-relative */
-    const int8_t *values;        /* [rows][ceil(E / 2)][4] */
+    const int8_t *values;        /* [rows][ceil(E / 2)][4]: conv and 1x1 */
+    const int16_t *pairs;        /* [rows][E][2]: fc */
 } sg_nm4_s8;
 
 typedef struct {

@@ -31,7 +31,7 @@ from tests.kernels.test_sparse_format import random_nm, random_sparse
 C_NAME = {"unstructured": "csr8", "bsr1x4": "bsr1x4", "nm2:4": "nm4", "nm1:4": "nm4"}
 
 
-def weight_struct(lib, keep: list[Any], p: sf.Packed) -> dict[str, Any]:
+def weight_struct(lib, keep: list[Any], p: sf.Packed, fc: bool = False) -> dict[str, Any]:
     buf = lib._buf
     if isinstance(p, sf.Csr8):
         return {"rows": p.rows, "cols": p.cols, "row_len": buf(keep, p.row_len, "uint16_t"),
@@ -41,8 +41,10 @@ def weight_struct(lib, keep: list[Any], p: sf.Packed) -> dict[str, Any]:
                 "row_blocks": buf(keep, p.row_blocks, "uint16_t"),
                 "block_col": buf(keep, p.block_col, "uint16_t"),
                 "values": buf(keep, p.values, "int8_t")}
+    # fc reads only the int16 pairs, the convolutions only the int8 values
     return {"rows": p.rows, "cols": p.cols, "n": p.n, "offset": buf(keep, p.offset, "uint8_t"),
-            "values": buf(keep, p.values, "int8_t")}
+            "values": buf(keep, None if fc else p.values, "int8_t"),
+            "pairs": buf(keep, p.pairs if fc else None, "int16_t")}
 
 
 def call_sparse(lib, fmt: str, x: np.ndarray, w: np.ndarray, bias, rq, *, overrides=None):
@@ -50,7 +52,7 @@ def call_sparse(lib, fmt: str, x: np.ndarray, w: np.ndarray, bias, rq, *, overri
     keep: list[Any] = []
     p = sf.pack(w, fmt)
     folded = sf.fold_input_offset(bias, w, rq.in_offset)
-    params = {"w": weight_struct(lib, keep, p), "bias": lib._buf(keep, folded, "int32_t"),
+    params = {"w": weight_struct(lib, keep, p, fc=x.ndim == 2), "bias": lib._buf(keep, folded, "int32_t"),
               "rq": lib.requant(keep, rq)}
     name = C_NAME[fmt]
     if x.ndim == 2:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..ir.graph import Node
 from ..lower.kernels import KernelSpec, weight_matrix
-from ..lower.sparse_format import Bsr1x4, Csr8, Shared, fold_input_offset, pack
+from ..lower.sparse_format import NM, Bsr1x4, Csr8, Shared, fold_input_offset, pack
 
 
 def sparse_fields(em: Any, n: Node, spec: KernelSpec) -> tuple[list[tuple[str, str]], str, str]:
@@ -37,7 +37,10 @@ def sparse_fields(em: Any, n: Node, spec: KernelSpec) -> tuple[list[tuple[str, s
         arrays = [("codebook", "int8_t", p.codebook), ("row_len", "uint16_t", p.row_len),
                   ("entry", "uint8_t", p.entry)]
     else:
-        arrays = [("offset", "uint8_t", p.offset), ("values", "int8_t", p.values)]
+        # fc reads int16 weight pairs, the convolutions int8 values (sparse_format.NM)
+        arrays = [("offset", "uint8_t", p.offset),
+                  ("pairs", "int16_t", p.pairs) if n.op == "fc" else
+                  ("values", "int8_t", p.values)]
     members = [f".rows = {p.rows}", f".cols = {p.cols}"]
     if isinstance(p, Shared):
         members.append(f".code_bits = {p.code_bits}")
@@ -65,6 +68,7 @@ def sparse_fields(em: Any, n: Node, spec: KernelSpec) -> tuple[list[tuple[str, s
                       ("stride_h", str(a.stride[0])), ("stride_w", str(a.stride[1])),
                       ("pad_top", str(a.pad[0])), ("pad_left", str(a.pad[1])),
                       ("dil_h", str(a.dilation[0])), ("dil_w", str(a.dilation[1]))] + fields
-    comment = (f"  {spec.sparse} {p.nbytes} B, density {nnz / w.size:.3f}  "
+    nbytes = p.nbytes_fc if isinstance(p, NM) and n.op == "fc" else p.nbytes
+    comment = (f"  {spec.sparse} {nbytes} B, density {nnz / w.size:.3f}  "
                f"{w.shape[1]}->{w.shape[0]}")
     return fields, f"{spec.name}_params", comment

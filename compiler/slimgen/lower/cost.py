@@ -122,4 +122,6 @@ def estimate(kernel: str, fmt: str, w: np.ndarray, pixels: int, core: str) -> Es
     n = passes(family, fmt, pixels)
     cycles = fixed + n * (per_row * w.shape[0] + per_unit * units + per_col * w.shape[1])
     wbytes = int(w.size) if packed is None else packed.nbytes
+    if isinstance(packed, sf.NM) and family == "fc":
+        wbytes = packed.nbytes_fc  # the fc kernel reads int16 weight pairs
     return Estimate(kernel, fmt, int(round(cycles)), units, wbytes, source)

@@ -37,7 +37,10 @@ The C structs in ``kernels/include/sg_kernels.h`` hold exactly these arrays.
     255 for 1:4); the kernel advances its table pointer once per block (384 or 1024 bytes).
     ``values[r][e // 2][4]`` (int8): entries 2k and 2k+1 interleaved as (a0, b0, a1, b1),
     where (a0, a1) multiply entry 2k's (low, high) halfwords and (b0, b1) entry 2k+1's: one
-    SXTB16 gives (a0, a1), SXTB16 ROR 8 gives (b0, b1). An odd last entry has b = 0.
+    SXTB16 gives (a0, a1), SXTB16 ROR 8 gives (b0, b1). An odd last entry has b = 0. The
+    convolutions read these (the extension is shared by two pixels); the fc kernel reads
+    ``pairs`` instead, the same weights as int16 (a0, a1) per entry, one SMLAD operand without
+    an SXTB16: 2 bytes per stored weight instead of 1, for fc's speed at batch 1.
     Fillers (a group with fewer than N non-zeros) are zero weights on zero-valued columns of
     the group; in a last, partial group (cols not a multiple of 4) they may name columns past
     ``cols``, whose table halfwords are 0 and whose weights are 0.
@@ -150,7 +153,20 @@ class NM:
 
     @property
     def nbytes(self) -> int:
+        """Flash bytes as the convolutions read them (int8 values)."""
         return int(self.values.size + self.offset.size)
+
+    @property
+    def pairs(self) -> npt.NDArray[np.int16]:
+        """[rows * entries * 2] the weights as int16 (a0, a1) per entry: the fc kernel's
+        layout, an SMLAD operand per entry without a sign extension (twice the weight bytes)."""
+        vw = self.values.reshape(self.rows, -1, 2, 2).transpose(0, 1, 3, 2)
+        return vw.reshape(self.rows, -1, 2)[:, :self.entries].reshape(-1).astype(np.int16)
+
+    @property
+    def nbytes_fc(self) -> int:
+        """Flash bytes as the fc kernel reads them (int16 pairs)."""
+        return int(2 * self.rows * self.entries * 2 + self.offset.size)
 
 
 def nm_table_entry_bytes(n: int) -> int:

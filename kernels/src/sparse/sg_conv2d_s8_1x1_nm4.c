@@ -17,7 +17,7 @@ sg_status sg_conv2d_s8_1x1_nm4(const sg_conv2d_s8_1x1_nm4_params *p,
                                sg_scratch scratch)
 {
     SG_REQUIRE(p != NULL && input != NULL && output != NULL, SG_ERR_ARG);
-    SG_REQUIRE(sg_nm4_ok(&p->w) && sg_dims_ok(&p->in) && sg_dims_ok(&p->out), SG_ERR_ARG);
+    SG_REQUIRE(sg_nm4_ok(&p->w, 0) && sg_dims_ok(&p->in) && sg_dims_ok(&p->out), SG_ERR_ARG);
     SG_REQUIRE(p->in.h == p->out.h && p->in.w == p->out.w && p->in.c == p->w.cols &&
                    p->out.c == p->w.rows,
                SG_ERR_ARG);
@@ -38,7 +38,7 @@ sg_status sg_conv2d_s8_1x1_nm4(const sg_conv2d_s8_1x1_nm4_params *p,
     }
     if (i < pixels) {
         sg_nm4_table(input + i * cin, cin, p->w.n, tab0);
-        sg_nm4_rows_1(&p->w, tab0, p->bias, &p->rq, output + i * cout, sums);
+        sg_nm4_rows_2(&p->w, tab0, tab0, p->bias, &p->rq, output + i * cout, 0, sums);
     }
     return SG_OK;
 }

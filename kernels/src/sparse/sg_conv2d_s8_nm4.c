@@ -17,7 +17,7 @@ int32_t sg_conv2d_s8_nm4_scratch_size(const sg_conv2d_s8_nm4_params *p)
     if (rows <= 0 || k > INT32_MAX) {
         return rows;
     }
-    const sg_nm4_s8 w = {p->filter.n, (int32_t)k, p->w.n, NULL, NULL};
+    const sg_nm4_s8 w = {p->filter.n, (int32_t)k, p->w.n, NULL, NULL, NULL};
     return sg_scratch_bytes(sg_nm4_scratch(&w, 2, rows));
 }
 
@@ -30,7 +30,8 @@ sg_status sg_conv2d_s8_nm4(const sg_conv2d_s8_nm4_params *p,
     const sg_window_geometry g =
         sg_sparse_conv_geometry(&p->in, &p->filter, &p->out, p->stride_h, p->stride_w,
                                 p->pad_top, p->pad_left, p->dil_h, p->dil_w);
-    SG_REQUIRE(sg_nm4_ok(&p->w) && sg_sparse_conv_shapes_ok(&g, &p->filter, p->w.rows, p->w.cols),
+    SG_REQUIRE(sg_nm4_ok(&p->w, 0) &&
+                   sg_sparse_conv_shapes_ok(&g, &p->filter, p->w.rows, p->w.cols),
                SG_ERR_ARG);
     SG_REQUIRE(sg_requant_ok(&p->rq, p->w.rows), SG_ERR_ARG);
     SG_REQUIRE(sg_scratch_ok(scratch, sg_conv2d_s8_nm4_scratch_size(p)), SG_ERR_SCRATCH);
@@ -57,7 +58,7 @@ sg_status sg_conv2d_s8_nm4(const sg_conv2d_s8_nm4_params *p,
         }
         if (j < m) {
             sg_nm4_table(rows + j * k, k, n, tab0);
-            sg_nm4_rows_1(&p->w, tab0, p->bias, &p->rq, out + j * cout, sums);
+            sg_nm4_rows_2(&p->w, tab0, tab0, p->bias, &p->rq, out + j * cout, 0, sums);
         }
     }
     return SG_OK;

@@ -17,7 +17,7 @@ sg_status sg_fc_s8_nm4(const sg_fc_s8_nm4_params *p,
                        sg_scratch scratch)
 {
     SG_REQUIRE(p != NULL && input != NULL && output != NULL, SG_ERR_ARG);
-    SG_REQUIRE(sg_nm4_ok(&p->w), SG_ERR_ARG);
+    SG_REQUIRE(sg_nm4_ok(&p->w, 1), SG_ERR_ARG);
     SG_REQUIRE(sg_requant_ok(&p->rq, p->w.rows), SG_ERR_ARG);
     SG_REQUIRE(sg_scratch_ok(scratch, sg_fc_s8_nm4_scratch_size(p)), SG_ERR_SCRATCH);
 

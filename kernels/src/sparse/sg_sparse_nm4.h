@@ -20,10 +20,11 @@
 
 #include "sg_sparse.h"
 
-static inline int sg_nm4_ok(const sg_nm4_s8 *w)
+/* The fc kernel reads the int16 weight pairs, the convolutions the int8 values. */
+static inline int sg_nm4_ok(const sg_nm4_s8 *w, int fc)
 {
     return w->rows > 0 && w->cols > 0 && (w->n == 1 || w->n == 2) && w->offset != NULL &&
-           w->values != NULL;
+           (fc ? w->pairs != NULL : w->values != NULL);
 }
 
 static inline int32_t sg_nm4_groups(int32_t cols)
@@ -216,25 +217,31 @@ static inline int32_t sg_nm4_word(const uint8_t *t, uint32_t o)
     return v;
 }
 
-/* Four entries (two weight words) of one table: the loads first, as one chain. */
-static inline int32_t sg_nm4_quad(const uint8_t *t, const uint8_t *o, const int8_t *v,
-                                  int32_t acc)
+/* fc: four entries with their int16 weight pairs (sg_nm4_s8.pairs): the loads first, as one
+ * chain (Cortex-M4 pipelines back-to-back loads), then four SMLADs. */
+static inline int32_t sg_nm4_quad_w(const uint8_t *t, const uint8_t *o, const int16_t *v,
+                                    int32_t acc)
 {
     uint32_t o0 = o[0], o1 = o[1], o2 = o[2], o3 = o[3];
-    int32_t wa = sg_read_s8x4(v);
-    int32_t wb = sg_read_s8x4(v + 4);
     SG_NM4_PIN4(o0, o1, o2, o3);
     int32_t p0 = sg_nm4_word(t, o0), p1 = sg_nm4_word(t, o1);
     int32_t p2 = sg_nm4_word(t, o2), p3 = sg_nm4_word(t, o3);
+    int32_t w0 = sg_read_s16x2(v), w1 = sg_read_s16x2(v + 2);
+    int32_t w2 = sg_read_s16x2(v + 4), w3 = sg_read_s16x2(v + 6);
     SG_NM4_PIN4(p0, p1, p2, p3);
-    SG_NM4_PIN2(wa, wb);
-    acc = sg_smlad(p0, sg_sxtb16(wa), acc);
-    acc = sg_smlad(p1, sg_sxtb16_ror8(wa), acc);
-    acc = sg_smlad(p2, sg_sxtb16(wb), acc);
-    return sg_smlad(p3, sg_sxtb16_ror8(wb), acc);
+    SG_NM4_PIN4(w0, w1, w2, w3);
+    acc = sg_smlad(p0, w0, acc);
+    acc = sg_smlad(p1, w1, acc);
+    acc = sg_smlad(p2, w2, acc);
+    return sg_smlad(p3, w3, acc);
 }
 
-/* Two entries (one weight word) of two tables. */
+static inline int32_t sg_nm4_one_w(const uint8_t *t, uint32_t o, const int16_t *v, int32_t acc)
+{
+    return sg_smlad(sg_nm4_word(t, o), sg_read_s16x2(v), acc);
+}
+
+/* pointwise / conv: two entries (one int8 weight word) of two pixels' tables. */
 static inline void sg_nm4_two_2(const uint8_t *t0, const uint8_t *t1, const uint8_t *o,
                                 const int8_t *v, int32_t *acc0, int32_t *acc1)
 {
@@ -252,19 +259,13 @@ static inline void sg_nm4_two_2(const uint8_t *t0, const uint8_t *t1, const uint
     *acc1 = sg_smlad(p1b, wb, *acc1);
 }
 
-/* Two entries (one weight word) of one table. */
-static inline int32_t sg_nm4_two(const uint8_t *t, const uint8_t *o, const int8_t *v,
-                                 int32_t acc)
+/* Entry a (bytes 0 and 2 of the weight word v) of two tables: an odd last entry. */
+static inline void sg_nm4_one_2(const uint8_t *t0, const uint8_t *t1, uint32_t oa,
+                                const int8_t *v, int32_t *acc0, int32_t *acc1)
 {
-    const int32_t ww = sg_read_s8x4(v);
-    acc = sg_smlad(sg_nm4_word(t, o[0]), sg_sxtb16(ww), acc);
-    return sg_smlad(sg_nm4_word(t, o[1]), sg_sxtb16_ror8(ww), acc);
-}
-
-/* Entry a (bytes 0 and 2 of the weight word v) alone: an odd last entry. */
-static inline int32_t sg_nm4_one(const uint8_t *t, uint32_t oa, const int8_t *v, int32_t acc)
-{
-    return sg_smlad(sg_nm4_word(t, oa), sg_sxtb16(sg_read_s8x4(v)), acc);
+    const int32_t wa = sg_sxtb16(sg_read_s8x4(v));
+    *acc0 = sg_smlad(sg_nm4_word(t0, oa), wa, *acc0);
+    *acc1 = sg_smlad(sg_nm4_word(t1, oa), wa, *acc1);
 }
 #else
 /* acc + table word o . (w0, w1). */
@@ -276,31 +277,33 @@ static inline int32_t sg_nm4_mac_c(const uint8_t *t, uint32_t o, int32_t w0, int
     return acc + (int32_t)h[0] * w0 + (int32_t)h[1] * w1;
 }
 
-static inline int32_t sg_nm4_quad(const uint8_t *t, const uint8_t *o, const int8_t *v,
-                                  int32_t acc)
+static inline int32_t sg_nm4_one_w(const uint8_t *t, uint32_t o, const int16_t *v, int32_t acc)
 {
-    acc = sg_nm4_mac_c(t, o[0], v[0], v[2], acc);
-    acc = sg_nm4_mac_c(t, o[1], v[1], v[3], acc);
-    acc = sg_nm4_mac_c(t, o[2], v[4], v[6], acc);
-    return sg_nm4_mac_c(t, o[3], v[5], v[7], acc);
+    return sg_nm4_mac_c(t, o, v[0], v[1], acc);
 }
 
-static inline int32_t sg_nm4_two(const uint8_t *t, const uint8_t *o, const int8_t *v,
-                                 int32_t acc)
+static inline int32_t sg_nm4_quad_w(const uint8_t *t, const uint8_t *o, const int16_t *v,
+                                    int32_t acc)
 {
-    return sg_nm4_mac_c(t, o[1], v[1], v[3], sg_nm4_mac_c(t, o[0], v[0], v[2], acc));
+    acc = sg_nm4_one_w(t, o[0], v, acc);
+    acc = sg_nm4_one_w(t, o[1], v + 2, acc);
+    acc = sg_nm4_one_w(t, o[2], v + 4, acc);
+    return sg_nm4_one_w(t, o[3], v + 6, acc);
+}
+
+static inline void sg_nm4_one_2(const uint8_t *t0, const uint8_t *t1, uint32_t oa,
+                                const int8_t *v, int32_t *acc0, int32_t *acc1)
+{
+    *acc0 = sg_nm4_mac_c(t0, oa, v[0], v[2], *acc0);
+    *acc1 = sg_nm4_mac_c(t1, oa, v[0], v[2], *acc1);
 }
 
 static inline void sg_nm4_two_2(const uint8_t *t0, const uint8_t *t1, const uint8_t *o,
                                 const int8_t *v, int32_t *acc0, int32_t *acc1)
 {
-    *acc0 = sg_nm4_mac_c(t0, o[1], v[1], v[3], sg_nm4_mac_c(t0, o[0], v[0], v[2], *acc0));
-    *acc1 = sg_nm4_mac_c(t1, o[1], v[1], v[3], sg_nm4_mac_c(t1, o[0], v[0], v[2], *acc1));
-}
-
-static inline int32_t sg_nm4_one(const uint8_t *t, uint32_t oa, const int8_t *v, int32_t acc)
-{
-    return sg_nm4_mac_c(t, oa, v[0], v[2], acc);
+    sg_nm4_one_2(t0, t1, o[0], v, acc0, acc1);
+    *acc0 = sg_nm4_mac_c(t0, o[1], v[1], v[3], *acc0);
+    *acc1 = sg_nm4_mac_c(t1, o[1], v[1], v[3], *acc1);
 }
 #endif
 
@@ -317,9 +320,10 @@ static inline sg_nm4_walk sg_nm4_walk_of(const sg_nm4_s8 *w)
     return k;
 }
 
-/* out[r] for every row, from the pair table `tab` of one input row. DSP: the sums go to
- * sums[rows] and one tight loop requantizes them (sg_dsp_requant_run), as the dense kernels do:
- * inside the row loop the output stage left too few registers for the walk. */
+/* fc: out[r] for every row, from the pair table `tab` of the input and the int16 weight pairs.
+ * DSP: the sums go to sums[rows] and one tight loop requantizes them (sg_dsp_requant_run), as
+ * the dense kernels do: inside the row loop the output stage left too few registers for the
+ * walk. */
 static inline void sg_nm4_rows_1(const sg_nm4_s8 *wp, const uint8_t *tab, const int32_t *bias,
                                  const sg_requant *rqp, int8_t *out, int32_t *sums)
 {
@@ -330,34 +334,22 @@ static inline void sg_nm4_rows_1(const sg_nm4_s8 *wp, const uint8_t *tab, const 
     const sg_requant *rq = &rql;
     const sg_nm4_walk k = sg_nm4_walk_of(w);
     const uint8_t *o = w->offset;
-    const int8_t *v = w->values;
+    const int16_t *v = w->pairs;
     for (int32_t r = 0; r < w->rows; ++r) {
         int32_t acc = sg_bias_or_zero(bias, r);
         const uint8_t *t = tab;
         for (int32_t b = k.blocks; b > 0; --b) {
-            acc = sg_nm4_quad(t, o, v, acc);
-            acc = sg_nm4_quad(t, o + 4, v + 8, acc);
-            acc = sg_nm4_quad(t, o + 8, v + 16, acc);
-            acc = sg_nm4_quad(t, o + 12, v + 24, acc);
+            acc = sg_nm4_quad_w(t, o, v, acc);
+            acc = sg_nm4_quad_w(t, o + 4, v + 8, acc);
+            acc = sg_nm4_quad_w(t, o + 8, v + 16, acc);
+            acc = sg_nm4_quad_w(t, o + 12, v + 24, acc);
             o += 16;
             v += 32;
             t += k.bstride;
         }
-        int32_t e = k.rest;
-        for (; e >= 4; e -= 4) {
-            acc = sg_nm4_quad(t, o, v, acc);
-            o += 4;
-            v += 8;
-        }
-        for (; e >= 2; e -= 2) {
-            acc = sg_nm4_two(t, o, v, acc);
-            o += 2;
-            v += 4;
-        }
-        if (e > 0) {
-            acc = sg_nm4_one(t, o[0], v, acc);
-            o += 1;
-            v += 4;
+        for (int32_t e = k.rest; e > 0; --e) {
+            acc = sg_nm4_one_w(t, *o++, v, acc);
+            v += 2;
         }
 #if SG_HAS_DSP
         sums[r] = acc;
@@ -372,8 +364,9 @@ static inline void sg_nm4_rows_1(const sg_nm4_s8 *wp, const uint8_t *tab, const 
 #endif
 }
 
-/* Two pixels, tables tab0 and tab1, one pass over the weights: out0[r] and out0[stride + r].
- * DSP: sums[2 * rows] as in sg_nm4_rows_1 (sg_dsp_requant_pairs). */
+/* Two pixels, tables tab0 and tab1, int8 weights (sg_nm4_s8.values), one pass over the
+ * weights: out0[r] and out0[stride + r]. DSP: sums[2 * rows] as in sg_nm4_rows_1
+ * (sg_dsp_requant_pairs). One pixel: tab1 = tab0 and stride 0. */
 static inline void sg_nm4_rows_2(const sg_nm4_s8 *wp, const uint8_t *tab0, const uint8_t *tab1,
                                  const int32_t *bias, const sg_requant *rqp, int8_t *out0,
                                  int32_t stride, int32_t *sums)
@@ -407,9 +400,7 @@ static inline void sg_nm4_rows_2(const sg_nm4_s8 *wp, const uint8_t *tab0, const
             v += 4;
         }
         if (e > 0) {
-            acc0 = sg_nm4_one(t0, o[0], v, acc0);
-            acc1 = sg_nm4_one(t1, o[0], v, acc1);
-            o += 1;
+            sg_nm4_one_2(t0, t1, *o++, v, &acc0, &acc1);
             v += 4;
         }
 #if SG_HAS_DSP
