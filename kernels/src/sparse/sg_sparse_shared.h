@@ -3,11 +3,11 @@
  * One byte per entry (sg_kernels.h): code = e & mask, and the cursor moves by e >> code_bits,
  * or by e itself when the code is 0 (an escape, whose codebook value is 0). Decoding that per
  * entry costs a mask, a select of the shift and a codebook load; instead each call first
- * fills a decode table in scratch, one word per possible entry byte: bits 0..7 the cursor
- * advance, bits 16..31 the weight. An entry is then one table load, one add (UXTAB on Arm)
- * and one multiply-accumulate of the gathered input by the table word's top half (SMLABT on
- * DSP cores), with no branch for escapes. The table costs 1 KB of scratch and 256 stores per
- * call.
+ * fills a decode table in scratch, one word per possible entry byte: bits 0..15 the weight,
+ * bits 16..31 the cursor advance. An entry is then one table load, one add of the word's top
+ * half (ADD with LSR #16 on Arm) and one multiply-accumulate of the gathered input by its
+ * bottom half (SMLABB on DSP cores), with no branch for escapes. The table costs 1 KB of
+ * scratch and 256 stores per call.
  *
  * As in sg_sparse.h, the bias has the input offset folded in, so the loops touch only stored
  * entries, and the _2 / _4 walkers share one decoding of each entry between 2 / 4 pixels.
@@ -27,7 +27,7 @@ static inline int sg_shared_ok(const sg_shared_s8 *w)
            w->codebook != NULL && w->row_len != NULL && w->entry != NULL;
 }
 
-/* table[e] = advance | weight << 16 for every entry byte e. */
+/* table[e] = advance << 16 | (uint16_t)weight for every entry byte e. */
 static inline void sg_shared_table(const sg_shared_s8 *w, int32_t *table)
 {
     const uint32_t bits = (uint32_t)w->code_bits;
@@ -35,22 +35,18 @@ static inline void sg_shared_table(const sg_shared_s8 *w, int32_t *table)
     for (uint32_t e = 0; e < SG_SHARED_TABLE_WORDS; ++e) {
         const uint32_t c = e & mask;
         const uint32_t advance = c != 0u ? e >> bits : e;
-        table[e] = sg_arch_s32(advance | (uint32_t)(int32_t)w->codebook[c] << 16);
+        const uint32_t weight = (uint32_t)(int32_t)w->codebook[c] & 0xffffu;
+        table[e] = sg_arch_s32(advance << 16 | weight);
     }
 }
 
-static inline const int8_t *sg_shared_advance(const int8_t *xp, int32_t t)
-{
-    return xp + ((uint32_t)t & 0xffu);
-}
-
-/* acc + x * (the weight in t's top half). */
+/* acc + x * (the weight in t's bottom half). */
 static inline int32_t sg_shared_mac(int32_t x, int32_t t, int32_t acc)
 {
 #if SG_HAS_DSP
-    return sg_smlabt(x, t, acc);
+    return sg_smlabb(x, t, acc);
 #else
-    return acc + x * ((int32_t)(((uint32_t)t >> 16) ^ 0x8000u) - 0x8000);
+    return acc + x * ((int32_t)(((uint32_t)t & 0xffffu) ^ 0x8000u) - 0x8000);
 #endif
 }
 
@@ -66,7 +62,9 @@ static inline void sg_shared_rows_1(const sg_shared_s8 *wp, const int32_t *table
     const uint8_t *e = w->entry;
     for (int32_t r = 0; r < w->rows; ++r) {
         int32_t acc = sg_bias_or_zero(bias, r);
-        const int8_t *xp = x;
+        /* A column index, not a pointer: one ADD (of the word's top half) and one indexed
+         * load per entry. */
+        uint32_t col = 0;
         int32_t k = w->row_len[r];
         /* Four entries per word load: byte extracts are cheaper than byte loads, and the loop
          * overhead is shared by four entries. */
@@ -77,20 +75,20 @@ static inline void sg_shared_rows_1(const sg_shared_s8 *wp, const int32_t *table
             const int32_t t1 = table[(ew >> 8) & 0xffu];
             const int32_t t2 = table[(ew >> 16) & 0xffu];
             const int32_t t3 = table[ew >> 24];
-            xp = sg_shared_advance(xp, t0);
-            acc = sg_shared_mac(*xp, t0, acc);
-            xp = sg_shared_advance(xp, t1);
-            acc = sg_shared_mac(*xp, t1, acc);
-            xp = sg_shared_advance(xp, t2);
-            acc = sg_shared_mac(*xp, t2, acc);
-            xp = sg_shared_advance(xp, t3);
-            acc = sg_shared_mac(*xp, t3, acc);
+            col += (uint32_t)t0 >> 16;
+            acc = sg_shared_mac(x[col], t0, acc);
+            col += (uint32_t)t1 >> 16;
+            acc = sg_shared_mac(x[col], t1, acc);
+            col += (uint32_t)t2 >> 16;
+            acc = sg_shared_mac(x[col], t2, acc);
+            col += (uint32_t)t3 >> 16;
+            acc = sg_shared_mac(x[col], t3, acc);
             e += 4;
         }
         for (; k > 0; --k) {
             const int32_t t = table[*e++];
-            xp = sg_shared_advance(xp, t);
-            acc = sg_shared_mac(*xp, t, acc);
+            col += (uint32_t)t >> 16;
+            acc = sg_shared_mac(x[col], t, acc);
         }
         out[r] = sg_sparse_out(acc, rq, r);
     }
@@ -110,12 +108,13 @@ static inline void sg_shared_rows_2(const sg_shared_s8 *wp, const int32_t *table
     for (int32_t r = 0; r < w->rows; ++r) {
         int32_t acc0 = sg_bias_or_zero(bias, r);
         int32_t acc1 = acc0;
-        const int8_t *xp = x0;
+        const int8_t *x1 = x0 + x1_off;
+        uint32_t col = 0;
         for (int32_t k = w->row_len[r]; k > 0; --k) {
             const int32_t t = table[*e++];
-            xp = sg_shared_advance(xp, t);
-            acc0 = sg_shared_mac(xp[0], t, acc0);
-            acc1 = sg_shared_mac(xp[x1_off], t, acc1);
+            col += (uint32_t)t >> 16;
+            acc0 = sg_shared_mac(x0[col], t, acc0);
+            acc1 = sg_shared_mac(x1[col], t, acc1);
         }
         out0[r] = sg_sparse_out(acc0, rq, r);
         out1[r] = sg_sparse_out(acc1, rq, r);
@@ -143,7 +142,7 @@ static inline void sg_shared_rows_4(const sg_shared_s8 *wp, const int32_t *table
         const int8_t *xp = x0;
         for (int32_t k = w->row_len[r]; k > 0; --k) {
             const int32_t t = table[*e++];
-            xp = sg_shared_advance(xp, t);
+            xp += (uint32_t)t >> 16;
             acc0 = sg_shared_mac(xp[0], t, acc0);
             acc1 = sg_shared_mac(xp[step], t, acc1);
             acc2 = sg_shared_mac(xp[step2], t, acc2);
