@@ -211,9 +211,9 @@ def test_sparse_conv_checks_scratch_and_shapes(sgk) -> None:
     rq = random_requant(rng, 3, 500.0)
     assert sgk.lib.sg_conv2d_s8_bsr1x4_scratch_size(
         sgk.ffi.new("sg_conv2d_s8_bsr1x4_params *", {"filter": {"n": 3, "h": 3, "w": 3,
-                                                                 "c": 4}})) == 4 * 36
+                                                                 "c": 4}})) == 12 * 36
     assert status_of(call_sparse_conv, sgk, "bsr1x4", x, w, win, None, rq,
-                     scratch_size=4 * 36 - 1) == SG_ERR_SCRATCH
+                     scratch_size=12 * 36 - 1) == SG_ERR_SCRATCH
     for bad in ({"filter": {"c": 5}}, {"w": {"cols": 35}}, {"out": {"c": 4}}, {"stride_h": 0}):
         assert status_of(call_sparse_conv, sgk, "bsr1x4", x, w, win, None, rq,
                          overrides=bad) == SG_ERR_ARG

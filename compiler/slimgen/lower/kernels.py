@@ -110,8 +110,8 @@ def sparse_scratch(fmt: str, family: str, cols: int, rows: int, conv_rows: int =
         tables = (nm_table_bytes(cols, int(fmt[2])) + 4 * rows) * (1 if family == "fc" else 2)
     elif fmt == "shared":
         tables = SHARED_TABLE_BYTES
-    elif fmt == "bsr1x4" and family == "pw":
-        tables = 8 * cols  # four pixels widened to halfword pairs (sg_conv2d_s8_1x1_bsr1x4.c)
+    elif fmt == "bsr1x4" and family != "fc":
+        tables = 8 * cols  # four pixels widened to halfword pairs (sg_bsr1x4_widen)
     return _scratch(tables + conv_rows) if conv_rows or family != "conv" else 0
 
 

@@ -54,154 +54,7 @@ static inline int sg_bsr1x4_ok(const sg_bsr1x4_s8 *w)
            w->block_col != NULL && w->values != NULL;
 }
 
-/* ---- unstructured: cursor += delta; acc += x[cursor] * value ---------------------------- */
-
-/* Keeps a group of loads ahead of the arithmetic that uses them (GCC keeps instructions on
- * their side of a volatile asm): the in-order Cortex-M7 then issues the loads in pairs while the
- * earlier ones complete. Nothing to keep on the host. */
-#if SG_HAS_DSP && !SG_DSP_EMULATED
-#define SG_SPARSE_PIN2(a, b) __asm__ volatile("" : "+r"(a), "+r"(b))
-#else
-#define SG_SPARSE_PIN2(a, b) ((void)0)
-#endif
-
-#if SG_HAS_DSP
-/* Four entries: acc + x[c0] * v0 + x[c1] * v1 + x[c2] * v2 + x[c3] * v3, the cursor moved to
- * c3. SXTB16 extends the values as (v0, v2) and (v1, v3); SMLABB / SMLABT pick the half. */
-static inline int32_t sg_csr8_quad_dsp(const int8_t **xp, const uint8_t *d, const int8_t *v,
-                                       int32_t acc)
-{
-    uint32_t dd;
-    memcpy(&dd, d, sizeof dd);
-    const int32_t vv = sg_read_s8x4(v);
-    const int8_t *p0 = *xp + (dd & 0xffu);
-    const int8_t *p1 = p0 + ((dd >> 8) & 0xffu);
-    const int8_t *p2 = p1 + ((dd >> 16) & 0xffu);
-    const int8_t *p3 = p2 + (dd >> 24);
-    const int32_t v02 = sg_sxtb16(vv);
-    const int32_t v13 = sg_sxtb16_ror8(vv);
-    *xp = p3;
-    acc = sg_smlabb(*p0, v02, acc);
-    acc = sg_smlabt(*p2, v02, acc);
-    acc = sg_smlabb(*p1, v13, acc);
-    return sg_smlabt(*p3, v13, acc);
-}
-#endif
-
-static inline void sg_csr8_rows_1(const sg_csr8_s8 *wp, const int8_t *x, const int32_t *bias,
-                                  const sg_requant *rqp, int8_t *out)
-{
-    /* By value: the int8 output stores may alias anything, and would force reloads. */
-    const sg_csr8_s8 wl = *wp;
-    const sg_requant rql = *rqp;
-    const sg_csr8_s8 *w = &wl;
-    const sg_requant *rq = &rql;
-    const uint8_t *d = w->delta;
-    const int8_t *v = w->values;
-    for (int32_t r = 0; r < w->rows; ++r) {
-        int32_t acc = sg_bias_or_zero(bias, r);
-        const int8_t *xp = x;
-        int32_t k = w->row_len[r];
-        /* Four entries per iteration: the loop overhead is a third of a one-entry body. */
-        for (; k >= 4; k -= 4) {
-#if SG_HAS_DSP
-            acc = sg_csr8_quad_dsp(&xp, d, v, acc);
-#else
-            const int32_t x0 = *(xp += d[0]);
-            const int32_t x1 = *(xp += d[1]);
-            const int32_t x2 = *(xp += d[2]);
-            const int32_t x3 = *(xp += d[3]);
-            acc += x0 * v[0] + x1 * v[1] + x2 * v[2] + x3 * v[3];
-#endif
-            d += 4;
-            v += 4;
-        }
-        for (; k > 0; --k) {
-            xp += *d++;
-            acc += (int32_t)*xp * (int32_t)*v++;
-        }
-        out[r] = sg_sparse_out(acc, rq, r);
-    }
-}
-
-/* Pixels x0 and x1 = x0 + x1_off (the same column of the next pixel). */
-static inline void sg_csr8_rows_2(const sg_csr8_s8 *wp, const int8_t *x0, int32_t x1_off,
-                                  const int32_t *bias, const sg_requant *rqp, int8_t *out0,
-                                  int8_t *out1)
-{
-    /* By value: the int8 output stores may alias anything, and would force reloads. */
-    const sg_csr8_s8 wl = *wp;
-    const sg_requant rql = *rqp;
-    const sg_csr8_s8 *w = &wl;
-    const sg_requant *rq = &rql;
-    const uint8_t *d = w->delta;
-    const int8_t *v = w->values;
-    for (int32_t r = 0; r < w->rows; ++r) {
-        int32_t acc0 = sg_bias_or_zero(bias, r);
-        int32_t acc1 = acc0;
-        const int8_t *xp = x0;
-        for (int32_t k = w->row_len[r]; k > 0; --k) {
-            xp += *d++;
-            const int32_t wv = *v++;
-            acc0 += (int32_t)xp[0] * wv;
-            acc1 += (int32_t)xp[x1_off] * wv;
-        }
-        out0[r] = sg_sparse_out(acc0, rq, r);
-        out1[r] = sg_sparse_out(acc1, rq, r);
-    }
-}
-
-/* Four pixels x0 + k * step per pass (see sg_bsr1x4_rows_4). */
-static inline void sg_csr8_rows_4(const sg_csr8_s8 *wp, const int8_t *x0, int32_t step,
-                                  const int32_t *bias, const sg_requant *rqp, int8_t *out0,
-                                  int32_t out_step)
-{
-    /* By value: the int8 output stores may alias anything, and would force reloads. */
-    const sg_csr8_s8 wl = *wp;
-    const sg_requant rql = *rqp;
-    const sg_csr8_s8 *w = &wl;
-    const sg_requant *rq = &rql;
-    const uint8_t *d = w->delta;
-    const int8_t *v = w->values;
-    const int32_t step2 = 2 * step;
-    const int32_t step3 = 3 * step;
-    for (int32_t r = 0; r < w->rows; ++r) {
-        int32_t acc0 = sg_bias_or_zero(bias, r);
-        int32_t acc1 = acc0;
-        int32_t acc2 = acc0;
-        int32_t acc3 = acc0;
-        const int8_t *xp = x0;
-        for (int32_t k = w->row_len[r]; k > 0; --k) {
-            xp += *d++;
-            const int32_t wv = *v++;
-            acc0 += (int32_t)xp[0] * wv;
-            acc1 += (int32_t)xp[step] * wv;
-            acc2 += (int32_t)xp[step2] * wv;
-            acc3 += (int32_t)xp[step3] * wv;
-        }
-        out0[r] = sg_sparse_out(acc0, rq, r);
-        out0[out_step + r] = sg_sparse_out(acc1, rq, r);
-        out0[2 * out_step + r] = sg_sparse_out(acc2, rq, r);
-        out0[3 * out_step + r] = sg_sparse_out(acc3, rq, r);
-    }
-}
-
-/* ---- block 1x4 -------------------------------------------------------------------------- */
-
-#if SG_HAS_DSP
-/* acc + x[0..3] . w[0..3]: bytes 0/2 and 1/3 of each word, sign-extended in pairs. */
-static inline int32_t sg_block4_dsp(int32_t xw, int32_t ww, int32_t acc)
-{
-    acc = sg_smlad(sg_sxtb16(xw), sg_sxtb16(ww), acc);
-    return sg_smlad(sg_sxtb16_ror8(xw), sg_sxtb16_ror8(ww), acc);
-}
-#endif
-
-static inline int32_t sg_block4_c(const int8_t *xb, const int8_t *v, int32_t acc)
-{
-    return acc + (int32_t)xb[0] * v[0] + (int32_t)xb[1] * v[1] + (int32_t)xb[2] * v[2] +
-           (int32_t)xb[3] * v[3];
-}
+/* ---- the output stage, after the row sums -------------------------------------------- */
 
 /* Row sums first, output stage after: the one-pixel walkers store SG_SPARSE_CHUNK row sums
  * (bias included) in a stack array, then one loop requantizes them. With the output stage in
@@ -258,6 +111,209 @@ static inline void sg_sparse_requant_rows(const int32_t *acc, const sg_requant *
         out[i] = sg_requant_output(acc[i], rq, i);
     }
 #endif
+}
+
+/* Rows of the four-pixel walkers per pass of the output stage (a stack array of 4 sums each). */
+#define SG_SPARSE_CHUNK4 16
+
+/* out0[p * out_step + i] = the output stage of acc[4 * i + p], p < 4, i < n, channel i of rq
+ * (its arrays moved to the chunk's first row): the channel's multiplier, shift and rounding
+ * constant once for four outputs. */
+static inline void sg_sparse_requant_rows4(const int32_t *acc, const sg_requant *rq, int32_t n,
+                                           int8_t *out0, int32_t out_step)
+{
+#if SG_HAS_DSP
+    const sg_dsp_out_stage st = sg_dsp_out_stage_of(rq);
+    const int full = sg_dsp_full_range(st);
+    for (int32_t i = 0; i < n; ++i, acc += 4, ++out0) {
+        const int32_t mult = rq->mult[i];
+        const int32_t shift = rq->shift[i];
+        int32_t y[4];
+        if (shift < 0) {
+            const int64_t k = sg_dsp_scale_k(shift);
+            for (int32_t p = 0; p < 4; ++p) {
+                y[p] = sg_dsp_scale_down(acc[p], mult, k, -shift - 1);
+            }
+        } else {
+            for (int32_t p = 0; p < 4; ++p) {
+                y[p] = sg_mulh_q31_round(sg_wrap_s32((uint32_t)acc[p] << shift), mult);
+            }
+        }
+        for (int32_t p = 0; p < 4; ++p) {
+            out0[p * out_step] = full ? sg_dsp_finish_full(y[p], st.out_offset)
+                                      : sg_dsp_finish(y[p], st);
+        }
+    }
+#else
+    for (int32_t i = 0; i < n; ++i, acc += 4, ++out0) {
+        for (int32_t p = 0; p < 4; ++p) {
+            out0[p * out_step] = sg_requant_output(acc[p], rq, i);
+        }
+    }
+#endif
+}
+
+/* ---- unstructured: cursor += delta; acc += x[cursor] * value ---------------------------- */
+
+/* Keeps a group of loads ahead of the arithmetic that uses them (GCC keeps instructions on
+ * their side of a volatile asm): the in-order Cortex-M7 then issues the loads in pairs while the
+ * earlier ones complete. Nothing to keep on the host. */
+#if SG_HAS_DSP && !SG_DSP_EMULATED
+#define SG_SPARSE_PIN2(a, b) __asm__ volatile("" : "+r"(a), "+r"(b))
+#else
+#define SG_SPARSE_PIN2(a, b) ((void)0)
+#endif
+
+#if SG_HAS_DSP
+/* Four entries: acc + x[c0] * v0 + x[c1] * v1 + x[c2] * v2 + x[c3] * v3, the cursor moved to
+ * c3. SXTB16 extends the values as (v0, v2) and (v1, v3); SMLABB / SMLABT pick the half. */
+static inline int32_t sg_csr8_quad_dsp(const int8_t **xp, const uint8_t *d, const int8_t *v,
+                                       int32_t acc)
+{
+    uint32_t dd;
+    memcpy(&dd, d, sizeof dd);
+    const int32_t vv = sg_read_s8x4(v);
+    const int8_t *p0 = *xp + (dd & 0xffu);
+    const int8_t *p1 = p0 + ((dd >> 8) & 0xffu);
+    const int8_t *p2 = p1 + ((dd >> 16) & 0xffu);
+    const int8_t *p3 = p2 + (dd >> 24);
+    const int32_t v02 = sg_sxtb16(vv);
+    const int32_t v13 = sg_sxtb16_ror8(vv);
+    *xp = p3;
+    acc = sg_smlabb(*p0, v02, acc);
+    acc = sg_smlabt(*p2, v02, acc);
+    acc = sg_smlabb(*p1, v13, acc);
+    return sg_smlabt(*p3, v13, acc);
+}
+#endif
+
+static inline void sg_csr8_rows_1(const sg_csr8_s8 *w, const int8_t *x, const int32_t *bias,
+                                  const sg_requant *rq, int8_t *out)
+{
+    const uint16_t *len = w->row_len;
+    const uint8_t *d = w->delta;
+    const int8_t *v = w->values;
+    const int32_t rows = w->rows;
+    static const int32_t no_bias[SG_SPARSE_CHUNK] = {0};
+    sg_requant chunk_rq = *rq;
+    int32_t acc[SG_SPARSE_CHUNK];
+    for (int32_t r0 = 0; r0 < rows; r0 += SG_SPARSE_CHUNK) {
+        const int32_t n = sg_min_s32(SG_SPARSE_CHUNK, rows - r0);
+        const int32_t *b = bias != NULL ? bias + r0 : no_bias;
+        for (int32_t i = 0; i < n; ++i) {
+            int32_t s = b[i];
+            const int8_t *xp = x;
+            int32_t k = *len++;
+            /* Four entries per iteration: the loop overhead is a third of a one-entry body. */
+            for (; k >= 4; k -= 4) {
+#if SG_HAS_DSP
+                s = sg_csr8_quad_dsp(&xp, d, v, s);
+#else
+                const int32_t x0 = *(xp += d[0]);
+                const int32_t x1 = *(xp += d[1]);
+                const int32_t x2 = *(xp += d[2]);
+                const int32_t x3 = *(xp += d[3]);
+                s += x0 * v[0] + x1 * v[1] + x2 * v[2] + x3 * v[3];
+#endif
+                d += 4;
+                v += 4;
+            }
+            for (; k > 0; --k) {
+                xp += *d++;
+                s += (int32_t)*xp * (int32_t)*v++;
+            }
+            acc[i] = s;
+        }
+        sg_sparse_requant_rows(acc, &chunk_rq, n, out + r0);
+        chunk_rq.mult += SG_SPARSE_CHUNK;
+        chunk_rq.shift += SG_SPARSE_CHUNK;
+    }
+}
+
+/* Pixels x0 and x1 = x0 + x1_off (the same column of the next pixel). */
+static inline void sg_csr8_rows_2(const sg_csr8_s8 *wp, const int8_t *x0, int32_t x1_off,
+                                  const int32_t *bias, const sg_requant *rqp, int8_t *out0,
+                                  int8_t *out1)
+{
+    /* By value: the int8 output stores may alias anything, and would force reloads. */
+    const sg_csr8_s8 wl = *wp;
+    const sg_requant rql = *rqp;
+    const sg_csr8_s8 *w = &wl;
+    const sg_requant *rq = &rql;
+    const uint8_t *d = w->delta;
+    const int8_t *v = w->values;
+    for (int32_t r = 0; r < w->rows; ++r) {
+        int32_t acc0 = sg_bias_or_zero(bias, r);
+        int32_t acc1 = acc0;
+        const int8_t *xp = x0;
+        for (int32_t k = w->row_len[r]; k > 0; --k) {
+            xp += *d++;
+            const int32_t wv = *v++;
+            acc0 += (int32_t)xp[0] * wv;
+            acc1 += (int32_t)xp[x1_off] * wv;
+        }
+        out0[r] = sg_sparse_out(acc0, rq, r);
+        out1[r] = sg_sparse_out(acc1, rq, r);
+    }
+}
+
+/* Four pixels x0 + k * step per pass (see sg_bsr1x4_rows_4). */
+static inline void sg_csr8_rows_4(const sg_csr8_s8 *w, const int8_t *x0, int32_t step,
+                                  const int32_t *bias, const sg_requant *rq, int8_t *out0,
+                                  int32_t out_step)
+{
+    const uint16_t *len = w->row_len;
+    const uint8_t *d = w->delta;
+    const int8_t *v = w->values;
+    const int32_t rows = w->rows;
+    const int32_t step2 = 2 * step;
+    const int32_t step3 = 3 * step;
+    static const int32_t no_bias[SG_SPARSE_CHUNK4] = {0};
+    sg_requant chunk_rq = *rq;
+    int32_t acc[4 * SG_SPARSE_CHUNK4];
+    for (int32_t r0 = 0; r0 < rows; r0 += SG_SPARSE_CHUNK4) {
+        const int32_t n = sg_min_s32(SG_SPARSE_CHUNK4, rows - r0);
+        const int32_t *b = bias != NULL ? bias + r0 : no_bias;
+        for (int32_t i = 0; i < n; ++i) {
+            int32_t acc0 = b[i];
+            int32_t acc1 = acc0;
+            int32_t acc2 = acc0;
+            int32_t acc3 = acc0;
+            const int8_t *xp = x0;
+            for (int32_t k = *len++; k > 0; --k) {
+                xp += *d++;
+                const int32_t wv = *v++;
+                acc0 += (int32_t)xp[0] * wv;
+                acc1 += (int32_t)xp[step] * wv;
+                acc2 += (int32_t)xp[step2] * wv;
+                acc3 += (int32_t)xp[step3] * wv;
+            }
+            acc[4 * i] = acc0;
+            acc[4 * i + 1] = acc1;
+            acc[4 * i + 2] = acc2;
+            acc[4 * i + 3] = acc3;
+        }
+        sg_sparse_requant_rows4(acc, &chunk_rq, n, out0 + r0, out_step);
+        chunk_rq.mult += SG_SPARSE_CHUNK4;
+        chunk_rq.shift += SG_SPARSE_CHUNK4;
+    }
+}
+
+/* ---- block 1x4 -------------------------------------------------------------------------- */
+
+#if SG_HAS_DSP
+/* acc + x[0..3] . w[0..3]: bytes 0/2 and 1/3 of each word, sign-extended in pairs. */
+static inline int32_t sg_block4_dsp(int32_t xw, int32_t ww, int32_t acc)
+{
+    acc = sg_smlad(sg_sxtb16(xw), sg_sxtb16(ww), acc);
+    return sg_smlad(sg_sxtb16_ror8(xw), sg_sxtb16_ror8(ww), acc);
+}
+#endif
+
+static inline int32_t sg_block4_c(const int8_t *xb, const int8_t *v, int32_t acc)
+{
+    return acc + (int32_t)xb[0] * v[0] + (int32_t)xb[1] * v[1] + (int32_t)xb[2] * v[2] +
+           (int32_t)xb[3] * v[3];
 }
 
 static inline void sg_bsr1x4_rows_1(const sg_bsr1x4_s8 *w, const int8_t *x, const int32_t *bias,
@@ -345,38 +401,6 @@ static inline void sg_bsr1x4_widen(const int8_t *a, int32_t step, int32_t n, int
     }
 }
 
-/* Rows of sg_bsr1x4_rows_4w per pass of the output stage (a stack array of 4 sums each). */
-#define SG_SPARSE_CHUNK4 16
-
-/* out0[p * out_step + i] = the output stage of acc[4 * i + p], p < 4, i < n, channel i of rq
- * (its arrays moved to the chunk's first row): the channel's multiplier, shift and rounding
- * constant once for four outputs. */
-static inline void sg_sparse_requant_rows4(const int32_t *acc, const sg_requant *rq, int32_t n,
-                                           int8_t *out0, int32_t out_step)
-{
-    const sg_dsp_out_stage st = sg_dsp_out_stage_of(rq);
-    const int full = sg_dsp_full_range(st);
-    for (int32_t i = 0; i < n; ++i, acc += 4, ++out0) {
-        const int32_t mult = rq->mult[i];
-        const int32_t shift = rq->shift[i];
-        int32_t y[4];
-        if (shift < 0) {
-            const int64_t k = sg_dsp_scale_k(shift);
-            for (int32_t p = 0; p < 4; ++p) {
-                y[p] = sg_dsp_scale_down(acc[p], mult, k, -shift - 1);
-            }
-        } else {
-            for (int32_t p = 0; p < 4; ++p) {
-                y[p] = sg_mulh_q31_round(sg_wrap_s32((uint32_t)acc[p] << shift), mult);
-            }
-        }
-        for (int32_t p = 0; p < 4; ++p) {
-            out0[p * out_step] = full ? sg_dsp_finish_full(y[p], st.out_offset)
-                                      : sg_dsp_finish(y[p], st);
-        }
-    }
-}
-
 /* Four widened pixels (sg_bsr1x4_widen, n = 4) per pass over the weights:
  * out0[p * out_step + r], p < 4. Sums of SG_SPARSE_CHUNK4 rows first, then their output
  * stage, as sg_bsr1x4_rows_1. */
@@ -402,14 +426,23 @@ static inline void sg_bsr1x4_rows_4w(const sg_bsr1x4_s8 *w, const int32_t *xw,
                 const int32_t ww = sg_read_s8x4(v);
                 const int32_t w02 = sg_sxtb16(ww);
                 const int32_t w13 = sg_sxtb16_ror8(ww);
-                acc0 = sg_smlad(xg[0], w02, acc0);
-                acc0 = sg_smlad(xg[1], w13, acc0);
-                acc1 = sg_smlad(xg[2], w02, acc1);
-                acc1 = sg_smlad(xg[3], w13, acc1);
-                acc2 = sg_smlad(xg[4], w02, acc2);
-                acc2 = sg_smlad(xg[5], w13, acc2);
-                acc3 = sg_smlad(xg[6], w02, acc3);
-                acc3 = sg_smlad(xg[7], w13, acc3);
+                /* A pixel's two words back to back: the M4 pipelines the second load. */
+                int32_t xe = xg[0];
+                int32_t xo = xg[1];
+                SG_SPARSE_PIN2(xe, xo);
+                acc0 = sg_smlad(xo, w13, sg_smlad(xe, w02, acc0));
+                xe = xg[2];
+                xo = xg[3];
+                SG_SPARSE_PIN2(xe, xo);
+                acc1 = sg_smlad(xo, w13, sg_smlad(xe, w02, acc1));
+                xe = xg[4];
+                xo = xg[5];
+                SG_SPARSE_PIN2(xe, xo);
+                acc2 = sg_smlad(xo, w13, sg_smlad(xe, w02, acc2));
+                xe = xg[6];
+                xo = xg[7];
+                SG_SPARSE_PIN2(xe, xo);
+                acc3 = sg_smlad(xo, w13, sg_smlad(xe, w02, acc3));
                 v += 4;
             }
             acc[4 * i] = acc0;
@@ -464,54 +497,61 @@ static inline void sg_bsr1x4_rows_2(const sg_bsr1x4_s8 *wp, const int8_t *x0, in
 
 /* Four pixels x0 + k * step (k = 0..3) per pass: the block's weights are loaded and extended
  * once for four outputs, and the row's loop overhead is shared by four requantizations. */
-static inline void sg_bsr1x4_rows_4(const sg_bsr1x4_s8 *wp, const int8_t *x0, int32_t step,
-                                    const int32_t *bias, const sg_requant *rqp, int8_t *out0,
+static inline void sg_bsr1x4_rows_4(const sg_bsr1x4_s8 *w, const int8_t *x0, int32_t step,
+                                    const int32_t *bias, const sg_requant *rq, int8_t *out0,
                                     int32_t out_step)
 {
-    /* By value: the int8 output stores may alias anything, and would force reloads. */
-    const sg_bsr1x4_s8 wl = *wp;
-    const sg_requant rql = *rqp;
-    const sg_bsr1x4_s8 *w = &wl;
-    const sg_requant *rq = &rql;
+    const uint16_t *nb = w->row_blocks;
     const uint16_t *col = w->block_col;
     const int8_t *v = w->values;
+    const int32_t rows = w->rows;
     const int32_t step2 = 2 * step;
     const int32_t step3 = 3 * step;
-    for (int32_t r = 0; r < w->rows; ++r) {
-        int32_t acc0 = sg_bias_or_zero(bias, r);
-        int32_t acc1 = acc0;
-        int32_t acc2 = acc0;
-        int32_t acc3 = acc0;
-        for (int32_t b = w->row_blocks[r]; b > 0; --b) {
-            const int8_t *xb = x0 + 4 * (int32_t)*col++;
+    static const int32_t no_bias[SG_SPARSE_CHUNK4] = {0};
+    sg_requant chunk_rq = *rq;
+    int32_t acc[4 * SG_SPARSE_CHUNK4];
+    for (int32_t r0 = 0; r0 < rows; r0 += SG_SPARSE_CHUNK4) {
+        const int32_t n = sg_min_s32(SG_SPARSE_CHUNK4, rows - r0);
+        const int32_t *b = bias != NULL ? bias + r0 : no_bias;
+        for (int32_t i = 0; i < n; ++i) {
+            int32_t acc0 = b[i];
+            int32_t acc1 = acc0;
+            int32_t acc2 = acc0;
+            int32_t acc3 = acc0;
+            for (int32_t k = *nb++; k > 0; --k) {
+                const int8_t *xb = x0 + 4 * (int32_t)*col++;
 #if SG_HAS_DSP
-            const int32_t ww = sg_read_s8x4(v);
-            const int32_t w02 = sg_sxtb16(ww);
-            const int32_t w13 = sg_sxtb16_ror8(ww);
-            int32_t xw = sg_read_s8x4(xb);
-            acc0 = sg_smlad(sg_sxtb16(xw), w02, acc0);
-            acc0 = sg_smlad(sg_sxtb16_ror8(xw), w13, acc0);
-            xw = sg_read_s8x4(xb + step);
-            acc1 = sg_smlad(sg_sxtb16(xw), w02, acc1);
-            acc1 = sg_smlad(sg_sxtb16_ror8(xw), w13, acc1);
-            xw = sg_read_s8x4(xb + step2);
-            acc2 = sg_smlad(sg_sxtb16(xw), w02, acc2);
-            acc2 = sg_smlad(sg_sxtb16_ror8(xw), w13, acc2);
-            xw = sg_read_s8x4(xb + step3);
-            acc3 = sg_smlad(sg_sxtb16(xw), w02, acc3);
-            acc3 = sg_smlad(sg_sxtb16_ror8(xw), w13, acc3);
+                const int32_t ww = sg_read_s8x4(v);
+                const int32_t w02 = sg_sxtb16(ww);
+                const int32_t w13 = sg_sxtb16_ror8(ww);
+                int32_t xw = sg_read_s8x4(xb);
+                acc0 = sg_smlad(sg_sxtb16(xw), w02, acc0);
+                acc0 = sg_smlad(sg_sxtb16_ror8(xw), w13, acc0);
+                xw = sg_read_s8x4(xb + step);
+                acc1 = sg_smlad(sg_sxtb16(xw), w02, acc1);
+                acc1 = sg_smlad(sg_sxtb16_ror8(xw), w13, acc1);
+                xw = sg_read_s8x4(xb + step2);
+                acc2 = sg_smlad(sg_sxtb16(xw), w02, acc2);
+                acc2 = sg_smlad(sg_sxtb16_ror8(xw), w13, acc2);
+                xw = sg_read_s8x4(xb + step3);
+                acc3 = sg_smlad(sg_sxtb16(xw), w02, acc3);
+                acc3 = sg_smlad(sg_sxtb16_ror8(xw), w13, acc3);
 #else
-            acc0 = sg_block4_c(xb, v, acc0);
-            acc1 = sg_block4_c(xb + step, v, acc1);
-            acc2 = sg_block4_c(xb + step2, v, acc2);
-            acc3 = sg_block4_c(xb + step3, v, acc3);
+                acc0 = sg_block4_c(xb, v, acc0);
+                acc1 = sg_block4_c(xb + step, v, acc1);
+                acc2 = sg_block4_c(xb + step2, v, acc2);
+                acc3 = sg_block4_c(xb + step3, v, acc3);
 #endif
-            v += 4;
+                v += 4;
+            }
+            acc[4 * i] = acc0;
+            acc[4 * i + 1] = acc1;
+            acc[4 * i + 2] = acc2;
+            acc[4 * i + 3] = acc3;
         }
-        out0[r] = sg_sparse_out(acc0, rq, r);
-        out0[out_step + r] = sg_sparse_out(acc1, rq, r);
-        out0[2 * out_step + r] = sg_sparse_out(acc2, rq, r);
-        out0[3 * out_step + r] = sg_sparse_out(acc3, rq, r);
+        sg_sparse_requant_rows4(acc, &chunk_rq, n, out0 + r0, out_step);
+        chunk_rq.mult += SG_SPARSE_CHUNK4;
+        chunk_rq.shift += SG_SPARSE_CHUNK4;
     }
 }
 

@@ -45,24 +45,72 @@ static inline int32_t sg_sparse_conv_scratch(const sg_dims *filter)
     return n > 0 && n <= INT32_MAX ? (int32_t)n : 0;
 }
 
-/* The im2col row of output pixel `pixel` (NHWC order) into row[K_h * K_w * C_in]. */
+/* Byte copies and fills without a library call: the runs are short (a few taps of C_in bytes),
+ * a call costs more than the copy, and the empty asm keeps GCC from turning the loops back into
+ * memcpy / memset calls. */
+#if defined(__GNUC__)
+#define SG_IM2COL_NO_LIBCALL() __asm__ volatile("")
+#else
+#define SG_IM2COL_NO_LIBCALL() ((void)0)
+#endif
+
+static inline void sg_im2col_copy(int8_t *dst, const int8_t *src, int32_t n)
+{
+    for (; n >= 4; n -= 4, dst += 4, src += 4) {
+        uint32_t word;
+        memcpy(&word, src, sizeof word);
+        memcpy(dst, &word, sizeof word);
+        SG_IM2COL_NO_LIBCALL();
+    }
+    for (; n > 0; --n) {
+        *dst++ = *src++;
+        SG_IM2COL_NO_LIBCALL();
+    }
+}
+
+static inline void sg_im2col_fill(int8_t *dst, int8_t fill, int32_t n)
+{
+    const uint32_t word = (uint32_t)(uint8_t)fill * 0x01010101u;
+    for (; n >= 4; n -= 4, dst += 4) {
+        memcpy(dst, &word, sizeof word);
+        SG_IM2COL_NO_LIBCALL();
+    }
+    for (; n > 0; --n) {
+        *dst++ = fill;
+        SG_IM2COL_NO_LIBCALL();
+    }
+}
+
+/* The im2col row of output pixel `pixel` (NHWC order) into row[K_h * K_w * C_in]. Per window
+ * row, the taps inside the input are one run of bytes (one copy when dil_w is 1), with the fill
+ * before and after. */
 static inline void sg_im2col_row(const int8_t *input, const sg_window_geometry *g,
                                  int32_t pixel, int8_t fill, int8_t *row)
 {
     const int32_t cin = g->in.c;
     const int32_t oy = pixel / g->out.w;
     const int32_t ox = pixel - oy * g->out.w;
-    for (int32_t ky = 0; ky < g->kernel_h; ++ky) {
+    const int32_t run = g->kernel_w * cin;
+    const sg_axis_taps tx =
+        sg_axis_taps_at(ox, g->in.w, g->kernel_w, g->stride_w, g->pad_left, g->dil_w);
+    const int32_t before = tx.begin * cin;
+    const int32_t inside = tx.count * cin;
+    for (int32_t ky = 0; ky < g->kernel_h; ++ky, row += run) {
         const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
-        for (int32_t kx = 0; kx < g->kernel_w; ++kx) {
-            const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dil_w;
-            int8_t *dst = row + (ky * g->kernel_w + kx) * cin;
-            if (iy >= 0 && iy < g->in.h && ix >= 0 && ix < g->in.w) {
-                memcpy(dst, input + (iy * g->in.w + ix) * cin, (size_t)cin);
-            } else {
-                memset(dst, fill, (size_t)cin);
+        if (iy < 0 || iy >= g->in.h || tx.count == 0) {
+            sg_im2col_fill(row, fill, run);
+            continue;
+        }
+        const int8_t *src = input + (iy * g->in.w + tx.first) * cin;
+        sg_im2col_fill(row, fill, before);
+        if (g->dil_w == 1) {
+            sg_im2col_copy(row + before, src, inside);
+        } else {
+            for (int32_t t = 0; t < tx.count; ++t) {
+                sg_im2col_copy(row + before + t * cin, src + t * g->dil_w * cin, cin);
             }
         }
+        sg_im2col_fill(row + before + inside, fill, run - before - inside);
     }
 }
 
