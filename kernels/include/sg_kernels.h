@@ -255,7 +255,8 @@ sg_status sg_softmax_s8(const sg_softmax_s8_params *p,
  * - 1), code_bits 1..4; codebook[1 << code_bits] int8 with codebook[0] == 0. A cursor starts at
  * column 0 of each row; an entry with code != 0 moves it by entry >> code_bits and adds
  * x[cursor] * codebook[code]; code 0 is an escape that moves it by entry itself (a multiple of
- * 2^code_bits) and adds x[cursor] * 0. row_len[r] entries per row, escapes included.
+ * 2^code_bits) and adds x[cursor] * 0. Row r has row_len8[r] entries (escapes included) when
+ * row_len8 is not NULL (every row has at most 255), else row_len[r]; exactly one is set.
  *
  * Folded bias: the sparse kernels never read rq.in_offset's contribution from the weights;
  * bias[r] must be bias + in_offset * sum(all weights of row r) (fold_input_offset()), so the
@@ -291,7 +292,8 @@ typedef struct {
     int32_t cols;
     int32_t code_bits;           /* 1..4 */
     const int8_t *codebook;      /* [1 << code_bits], codebook[0] == 0 */
-    const uint16_t *row_len;     /* [rows] entries per row, escapes included */
+    const uint8_t *row_len8;     /* [rows] entries per row, escapes included, or NULL */
+    const uint16_t *row_len;     /* [rows] the same when a row has more than 255, or NULL */
     const uint8_t *entry;        /* [entries] (delta << code_bits) | code */
 } sg_shared_s8;
 

@@ -56,7 +56,9 @@ def test_shared_roundtrip(rows, cols, n_values, density, seed) -> None:
     code = p.entry & ((1 << p.code_bits) - 1)
     assert np.count_nonzero(code) == np.count_nonzero(w)  # one real entry per non-zero
     assert p.row_len.sum() == p.entries
-    assert p.nbytes == 2 * rows + p.entries + p.codebook.size
+    # uint8 row lengths unless a row needs more than 255 entries
+    assert p.row_len.dtype == (np.uint8 if p.row_len.max() <= 255 else np.uint16)
+    assert p.nbytes == p.row_len.itemsize * rows + p.entries + p.codebook.size
 
 
 def _one_row(cols: list[int], vals: list[int], width: int) -> np.ndarray:
@@ -111,7 +113,10 @@ def weight_struct(lib, keep: list[Any], p: sf.Shared) -> dict[str, Any]:
     buf = lib._buf
     return {"rows": p.rows, "cols": p.cols, "code_bits": p.code_bits,
             "codebook": buf(keep, p.codebook, "int8_t"),
-            "row_len": buf(keep, p.row_len, "uint16_t"),
+            "row_len8": buf(keep, p.row_len, "uint8_t") if p.row_len.itemsize == 1 else
+            lib.ffi.NULL,
+            "row_len": buf(keep, p.row_len, "uint16_t") if p.row_len.itemsize == 2 else
+            lib.ffi.NULL,
             "entry": buf(keep, p.entry if p.entries else np.zeros(1, np.uint8), "uint8_t")}
 
 
@@ -192,6 +197,8 @@ def test_shared_rejects_bad_params(sgk) -> None:
     rq = random_requant(rng, 3, 100.0)
     assert status_of(call_shared, sgk, x, w, None, rq) == 0
     for bad in ({"w": {"rows": 0}}, {"w": {"entry": sgk.ffi.NULL}},
+                {"w": {"row_len8": sgk.ffi.NULL}},
+                {"w": {"row_len": sgk.ffi.new("uint16_t[3]")}},
                 {"w": {"codebook": sgk.ffi.NULL}}, {"w": {"code_bits": 0}},
                 {"w": {"code_bits": 5}}, {"in": {"c": 9}}, {"out": {"w": 3}},
                 {"rq": {"act_min": 100, "act_max": 0}}):

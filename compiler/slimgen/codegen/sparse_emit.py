@@ -34,7 +34,9 @@ def sparse_fields(em: Any, n: Node, spec: KernelSpec) -> tuple[list[tuple[str, s
         arrays = [("row_blocks", "uint16_t", p.row_blocks),
                   ("block_col", "uint16_t", p.block_col), ("values", "int8_t", p.values)]
     elif isinstance(p, Shared):
-        arrays = [("codebook", "int8_t", p.codebook), ("row_len", "uint16_t", p.row_len),
+        row_len = (("row_len8", "uint8_t") if p.row_len.dtype == np.uint8
+                   else ("row_len", "uint16_t"))
+        arrays = [("codebook", "int8_t", p.codebook), (*row_len, p.row_len),
                   ("entry", "uint8_t", p.entry)]
     else:
         # fc reads int16 weight pairs, the convolutions int8 values (sparse_format.NM)

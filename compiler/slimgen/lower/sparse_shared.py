@@ -8,8 +8,10 @@ per-layer codebook of int8 values.
 ``codebook`` has ``1 << code_bits`` int8 entries with ``codebook[0] == 0``. The packer takes the
 matrix's distinct non-zero values in ascending order as codes 1, 2, ... and the fewest code bits
 (1..4) that hold them, so a layer may take at most 15 distinct non-zero values (``slimgen
-compress --share-weights 16`` makes such layers); it refuses more. ``row_len[r]`` (uint16)
-entries per row; a cursor starts at column 0 of each row. Entry byte ``e`` has
+compress --share-weights 16`` makes such layers); it refuses more. ``row_len[r]`` entries per
+row, uint8 when every row has at most 255 entries (C ``row_len8``), else uint16 (C
+``row_len``): short rows (a 1x1 conv's) would otherwise pay 2 bytes each. A cursor starts at
+column 0 of each row. Entry byte ``e`` has
 ``code = e & (2**code_bits - 1)``:
 
 - a code other than 0 moves the cursor by ``e >> code_bits`` (0 .. 2**(8 - code_bits) - 1) and
@@ -41,7 +43,7 @@ class Shared:
     cols: int
     code_bits: int  # 1..4: the low bits of an entry; its other 8 - code_bits are the delta
     codebook: npt.NDArray[np.int8]  # [1 << code_bits], codebook[0] == 0
-    row_len: npt.NDArray[np.uint16]  # [rows] entries per row, escapes included
+    row_len: npt.NDArray[np.uint8] | npt.NDArray[np.uint16]  # [rows] entries, escapes included
     entry: npt.NDArray[np.uint8]  # [entries] (delta << code_bits) | code; code 0: an escape
 
     @property
@@ -51,7 +53,7 @@ class Shared:
     @property
     def nbytes(self) -> int:
         """Flash bytes of the arrays, codebook included (struct fields not counted)."""
-        return 2 * self.rows + self.entries + int(self.codebook.size)
+        return int(self.row_len.nbytes) + self.entries + int(self.codebook.size)
 
 
 def shared_codebook(a: np.ndarray) -> tuple[int, np.ndarray]:
@@ -110,6 +112,8 @@ def pack_shared(w: npt.ArrayLike) -> Shared:
                 f"holds ({MAX_ROW_ENTRIES}); split the layer or use bsr1x4")
         row_len[r] = len(row)
         entries += row
+    if rows and int(row_len.max()) <= 0xFF:
+        row_len = row_len.astype(np.uint8)
     return Shared(rows, cols, bits, book, row_len, np.array(entries, np.uint8))
 
 

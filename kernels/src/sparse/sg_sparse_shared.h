@@ -24,19 +24,33 @@
 static inline int sg_shared_ok(const sg_shared_s8 *w)
 {
     return w->rows > 0 && w->cols > 0 && w->code_bits >= 1 && w->code_bits <= 4 &&
-           w->codebook != NULL && w->row_len != NULL && w->entry != NULL;
+           w->codebook != NULL && (w->row_len8 == NULL) != (w->row_len == NULL) &&
+           w->entry != NULL;
 }
 
-/* table[e] = advance << 16 | (uint16_t)weight for every entry byte e. */
+static inline int32_t sg_shared_row_len(const sg_shared_s8 *w, int32_t r)
+{
+    return w->row_len8 != NULL ? (int32_t)w->row_len8[r] : (int32_t)w->row_len[r];
+}
+
+/* table[e] = advance << 16 | (uint16_t)weight for every entry byte e = delta << bits | code,
+ * filled in entry order: per delta field, the escape (code 0: advance e, weight 0), then one
+ * word per code, so a word costs about one store (the fill is a fixed cost of every call). */
 static inline void sg_shared_table(const sg_shared_s8 *w, int32_t *table)
 {
     const uint32_t bits = (uint32_t)w->code_bits;
-    const uint32_t mask = (1u << bits) - 1u;
-    for (uint32_t e = 0; e < SG_SHARED_TABLE_WORDS; ++e) {
-        const uint32_t c = e & mask;
-        const uint32_t advance = c != 0u ? e >> bits : e;
-        const uint32_t weight = (uint32_t)(int32_t)w->codebook[c] & 0xffffu;
-        table[e] = sg_arch_s32(advance << 16 | weight);
+    const uint32_t codes = 1u << bits;
+    uint32_t weight[16];
+    for (uint32_t c = 0; c < codes; ++c) {
+        weight[c] = (uint32_t)(int32_t)w->codebook[c] & 0xffffu;
+    }
+    int32_t *t = table;
+    for (uint32_t d = 0; d < ((uint32_t)SG_SHARED_TABLE_WORDS >> bits); ++d) {
+        *t++ = sg_arch_s32((d << bits) << 16);
+        const uint32_t advance = d << 16;
+        for (uint32_t c = 1; c < codes; ++c) {
+            *t++ = sg_arch_s32(advance | weight[c]);
+        }
     }
 }
 
@@ -65,7 +79,7 @@ static inline void sg_shared_rows_1(const sg_shared_s8 *wp, const int32_t *table
         /* A column index, not a pointer: one ADD (of the word's top half) and one indexed
          * load per entry. */
         uint32_t col = 0;
-        int32_t k = w->row_len[r];
+        int32_t k = sg_shared_row_len(w, r);
         /* Four entries per word load: byte extracts are cheaper than byte loads, and the loop
          * overhead is shared by four entries. */
         for (; k >= 4; k -= 4) {
@@ -110,7 +124,7 @@ static inline void sg_shared_rows_2(const sg_shared_s8 *wp, const int32_t *table
         int32_t acc1 = acc0;
         const int8_t *x1 = x0 + x1_off;
         uint32_t col = 0;
-        for (int32_t k = w->row_len[r]; k > 0; --k) {
+        for (int32_t k = sg_shared_row_len(w, r); k > 0; --k) {
             const int32_t t = table[*e++];
             col += (uint32_t)t >> 16;
             acc0 = sg_shared_mac(x0[col], t, acc0);
@@ -140,7 +154,7 @@ static inline void sg_shared_rows_4(const sg_shared_s8 *wp, const int32_t *table
         int32_t acc2 = acc0;
         int32_t acc3 = acc0;
         const int8_t *xp = x0;
-        for (int32_t k = w->row_len[r]; k > 0; --k) {
+        for (int32_t k = sg_shared_row_len(w, r); k > 0; --k) {
             const int32_t t = table[*e++];
             xp += (uint32_t)t >> 16;
             acc0 = sg_shared_mac(xp[0], t, acc0);
