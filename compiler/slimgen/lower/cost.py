@@ -5,8 +5,8 @@ The model is linear in what a kernel's loops do:
 
     cycles = fixed + passes * (per_row * rows + per_unit * units + per_col * cols)
 
-``passes`` is 1 for fc; for a 1x1 convolution the unstructured and bsr1x4 kernels walk the
-weights once per 4 pixels, N:4 once per 2, and the dense one once per pixel (its coefficients
+``passes`` is 1 for fc; for a 1x1 convolution the sparse kernels walk the weights once per 4
+pixels (N:4 reads 4 pixels' pair tables), and the dense one once per pixel (its coefficients
 absorb its own tiling); see ``passes``. General convolutions ("conv") walk them once per 4
 pixels (sparse) and pay the im2col copy per pass and column (``per_col``; 0 elsewhere). ``units``
 are what the inner loop iterates over: MACs (dense), stored entries with escapes (unstructured),
@@ -35,15 +35,15 @@ ANALYTIC: dict[str, tuple[float, ...]] = {
     "conv:dense": (4000.0, 40.0, 1.7, 0.0),
     "conv:unstructured": (2000.0, 230.0, 20.0, 4.0),
     "conv:bsr1x4": (2000.0, 240.0, 39.0, 4.0),
-    "conv:nm": (2000.0, 330.0, 30.0, 4.0),
+    "conv:nm": (2000.0, 100.0, 9.9, 30.0),
     "fc:dense": (1800.0, 20.0, 2.0, 0.0),
     "pw:dense": (4100.0, 38.0, 1.6, 0.0),
     "fc:unstructured": (80.0, 125.0, 6.8, 0.0),
     "pw:unstructured": (2100.0, 230.0, 20.0, 0.0),
     "fc:bsr1x4": (75.0, 115.0, 12.8, 0.0),
     "pw:bsr1x4": (1900.0, 240.0, 39.0, 0.0),
-    "fc:nm": (125.0, 120.0, 7.7, 0.0),
-    "pw:nm": (0.0, 165.0, 15.0, 0.0),
+    "fc:nm": (125.0, 60.0, 2.7, 0.0),
+    "pw:nm": (0.0, 100.0, 8.6, 0.0),
     # shared (one byte per entry, codebook): H4's M4 fit of its own kernels, used on every core
     # until benchmarks/sparse_calibrate.py measures it.
     "fc:shared": (100.0, 120.0, 9.0, 0.0),
@@ -108,8 +108,7 @@ def passes(family: str, fmt: str, pixels: int) -> int:
         return 1
     if fmt == "dense":
         return pixels
-    group = 2 if fmt.startswith("nm") and family == "pw" else 4
-    return -(-pixels // group)
+    return -(-pixels // 4)
 
 
 def estimate(kernel: str, fmt: str, w: np.ndarray, pixels: int, core: str) -> Estimate:

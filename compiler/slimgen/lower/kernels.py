@@ -101,13 +101,13 @@ def dw_scratch(kernel: tuple[int, int], out_hw: tuple[int, int], stride: tuple[i
 
 def sparse_scratch(fmt: str, family: str, cols: int, rows: int, conv_rows: int = 0) -> int:
     """The sparse kernels' scratch: N:4 pair tables and int32 sums per row (one set for fc,
-    two for convolutions: sg_nm4_scratch in sg_sparse_nm4.h), plus a general conv's im2col
+    four for convolutions: sg_nm4_scratch in sg_sparse_nm4.h), plus a general conv's im2col
     rows (``conv_rows`` bytes)."""
     from .sparse_format import nm_table_bytes
 
     tables = 0
     if fmt.startswith("nm"):
-        tables = (nm_table_bytes(cols, int(fmt[2])) + 4 * rows) * (1 if family == "fc" else 2)
+        tables = (nm_table_bytes(cols, int(fmt[2])) + 4 * rows) * (1 if family == "fc" else 4)
     elif fmt == "shared":
         tables = SHARED_TABLE_BYTES
     elif fmt == "bsr1x4" and family != "fc":
@@ -127,7 +127,7 @@ def conv_scratch(kh: int, kw: int, c_in: int, c_out: int) -> int:
 
 
 def _conv_sparse_scratch(fmt: str, kh: int, kw: int, c_in: int, c_out: int) -> int:
-    """sg_conv2d_s8_<sparse>: 4 im2col rows (sg_sparse_conv.h), N:4 two pair tables and sums
+    """sg_conv2d_s8_<sparse>: 4 im2col rows (sg_sparse_conv.h), N:4 four pair tables and sums
     before them."""
     k = kh * kw * c_in
     rows = _scratch(4 * k)

@@ -1,6 +1,7 @@
 /* sg_conv2d_s8_1x1_nm4: pointwise convolution with N:4 structured-sparse weights (sg_nm4_s8,
- * n = 1 or 2), bias folded with the input offset (sg_kernels.h). Two pixels' pair tables and
- * their int32 sums go to scratch; the two share each pass over the weights (sg_sparse_nm4.h).
+ * n = 1 or 2), bias folded with the input offset (sg_kernels.h). Four pixels' pair tables
+ * (interleaved) and their int32 sums go to scratch; the four share each pass over the weights
+ * and offsets (sg_sparse_nm4.h).
  * Reference: compiler/slimgen/ref/sparse.py conv2d(), i.e. ref.conv on the densified weights. */
 #include "sg_kernels.h"
 
@@ -8,7 +9,7 @@
 
 int32_t sg_conv2d_s8_1x1_nm4_scratch_size(const sg_conv2d_s8_1x1_nm4_params *p)
 {
-    return sg_scratch_bytes(sg_nm4_scratch(&p->w, 2, 0));
+    return sg_scratch_bytes(sg_nm4_scratch(&p->w, 4, 0));
 }
 
 sg_status sg_conv2d_s8_1x1_nm4(const sg_conv2d_s8_1x1_nm4_params *p,
@@ -27,18 +28,12 @@ sg_status sg_conv2d_s8_1x1_nm4(const sg_conv2d_s8_1x1_nm4_params *p,
     const int32_t cin = p->in.c;
     const int32_t cout = p->out.c;
     const int32_t pixels = p->in.h * p->in.w;
-    uint8_t *tab0 = (uint8_t *)scratch.buf;
-    uint8_t *tab1 = tab0 + sg_nm4_table_bytes(cin, p->w.n);
-    int32_t *sums = (int32_t *)(tab1 + sg_nm4_table_bytes(cin, p->w.n));
-    int32_t i = 0;
-    for (; i + 1 < pixels; i += 2) {
-        sg_nm4_table(input + i * cin, cin, p->w.n, tab0);
-        sg_nm4_table(input + (i + 1) * cin, cin, p->w.n, tab1);
-        sg_nm4_rows_2(&p->w, tab0, tab1, p->bias, &p->rq, output + i * cout, cout, sums);
-    }
-    if (i < pixels) {
-        sg_nm4_table(input + i * cin, cin, p->w.n, tab0);
-        sg_nm4_rows_2(&p->w, tab0, tab0, p->bias, &p->rq, output + i * cout, 0, sums);
+    uint8_t *tab = (uint8_t *)scratch.buf;
+    int32_t *sums = (int32_t *)(tab + 4 * sg_nm4_table_bytes(cin, p->w.n));
+    for (int32_t i = 0; i < pixels; i += 4) {
+        const int32_t m = sg_min_s32(4, pixels - i);
+        sg_nm4_table_4(input + i * cin, cin, m, cin, p->w.n, tab);
+        sg_nm4_rows_4(&p->w, tab, p->bias, &p->rq, output + i * cout, cout, m, sums);
     }
     return SG_OK;
 }

@@ -22,7 +22,7 @@ sg_status sg_fc_s8_nm4(const sg_fc_s8_nm4_params *p,
     SG_REQUIRE(sg_scratch_ok(scratch, sg_fc_s8_nm4_scratch_size(p)), SG_ERR_SCRATCH);
 
     uint8_t *tab = (uint8_t *)scratch.buf;
-    sg_nm4_table(input, p->w.cols, p->w.n, tab);
+    sg_nm4_table(input, p->w.cols, p->w.n, tab, 4);
     sg_nm4_rows_1(&p->w, tab, p->bias, &p->rq, output,
                   (int32_t *)(tab + sg_nm4_table_bytes(p->w.cols, p->w.n)));
     return SG_OK;

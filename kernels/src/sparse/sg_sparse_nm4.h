@@ -92,6 +92,7 @@ static inline int32_t sg_nm4_group_word(const int8_t *x, int32_t avail)
 #define sg_nm4_pkhtb16(a, b) sg_pkhtb((a), (b), 16)
 /* Keeps a chain of loads together on the core (the table model and the M4 pipeline load back
  * to back); nothing to keep on the host. */
+#define SG_NM4_PIN1(a) ((void)0)
 #define SG_NM4_PIN2(a, b) ((void)0)
 #define SG_NM4_PIN4(a, b, c, d) ((void)0)
 #else
@@ -123,39 +124,40 @@ static inline int32_t sg_nm4_pkhtb16(int32_t a, int32_t b)
     __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
     return r;
 }
+#define SG_NM4_PIN1(a) __asm__ volatile("" : "+r"(a))
 #define SG_NM4_PIN2(a, b) __asm__ volatile("" : "+r"(a), "+r"(b))
 #define SG_NM4_PIN4(a, b, c, d) __asm__ volatile("" : "+r"(a), "+r"(b), "+r"(c), "+r"(d))
 #endif
 #endif
 
 /* 2:4: the 6 words (x_i, x_j), (i, j) = 01 02 03 12 13 23 (sparse_format.NM_PAIRS), of the
- * group word xw. */
-static inline void sg_nm4_pairs_2(int32_t xw, uint8_t *t)
+ * group word xw, ws bytes apart. */
+static inline void sg_nm4_pairs_2(int32_t xw, uint8_t *t, int32_t ws)
 {
 #if SG_HAS_DSP
     /* Two SXTB16 give (x0, x2) and (x1, x3); the other four pairs are one PKH each. */
     const int32_t e02 = sg_sxtb16(xw);
     const int32_t e13 = sg_sxtb16_ror8(xw);
     sg_nm4_put_word(t, sg_nm4_pkhbt16(e02, e13));
-    sg_nm4_put_word(t + 4, e02);
-    sg_nm4_put_word(t + 8, sg_nm4_pkhbt0(e02, e13));
-    sg_nm4_put_word(t + 12, sg_nm4_pkhtb0(e02, e13));
-    sg_nm4_put_word(t + 16, e13);
-    sg_nm4_put_word(t + 20, sg_nm4_pkhtb16(e13, e02));
+    sg_nm4_put_word(t + ws, e02);
+    sg_nm4_put_word(t + 2 * ws, sg_nm4_pkhbt0(e02, e13));
+    sg_nm4_put_word(t + 3 * ws, sg_nm4_pkhtb0(e02, e13));
+    sg_nm4_put_word(t + 4 * ws, e13);
+    sg_nm4_put_word(t + 5 * ws, sg_nm4_pkhtb16(e13, e02));
 #else
     int8_t q[4];
     memcpy(q, &xw, sizeof q);
     sg_nm4_put(t, q[0], q[1]);
-    sg_nm4_put(t + 4, q[0], q[2]);
-    sg_nm4_put(t + 8, q[0], q[3]);
-    sg_nm4_put(t + 12, q[1], q[2]);
-    sg_nm4_put(t + 16, q[1], q[3]);
-    sg_nm4_put(t + 20, q[2], q[3]);
+    sg_nm4_put(t + ws, q[0], q[2]);
+    sg_nm4_put(t + 2 * ws, q[0], q[3]);
+    sg_nm4_put(t + 3 * ws, q[1], q[2]);
+    sg_nm4_put(t + 4 * ws, q[1], q[3]);
+    sg_nm4_put(t + 5 * ws, q[2], q[3]);
 #endif
 }
 
-/* 1:4: the 16 words (a_i, b_j) at 4 * (4i + j), a and b the words of two consecutive groups. */
-static inline void sg_nm4_pairs_1(int32_t aw, int32_t bw, uint8_t *t)
+/* 1:4: the 16 words (a_i, b_j), word 4i + j, of the words of two consecutive groups. */
+static inline void sg_nm4_pairs_1(int32_t aw, int32_t bw, uint8_t *t, int32_t ws)
 {
 #if SG_HAS_DSP
     /* a_i in the low half, b_j in the high half: (a0 a2) and (a1 a3), their halves swapped,
@@ -168,10 +170,11 @@ static inline void sg_nm4_pairs_1(int32_t aw, int32_t bw, uint8_t *t)
     const int32_t a31 = sg_arch_s32(sg_ror((uint32_t)a13, 16));
     const int32_t lo[4] = {a02, a13, a20, a31}; /* a_i in the low half */
     for (int32_t i = 0; i < 4; ++i) {
-        sg_nm4_put_word(t + 16 * i, sg_nm4_pkhbt16(lo[i], b02));
-        sg_nm4_put_word(t + 16 * i + 4, sg_nm4_pkhbt16(lo[i], b13));
-        sg_nm4_put_word(t + 16 * i + 8, sg_nm4_pkhbt0(lo[i], b02));
-        sg_nm4_put_word(t + 16 * i + 12, sg_nm4_pkhbt0(lo[i], b13));
+        uint8_t *ti = t + 4 * i * ws;
+        sg_nm4_put_word(ti, sg_nm4_pkhbt16(lo[i], b02));
+        sg_nm4_put_word(ti + ws, sg_nm4_pkhbt16(lo[i], b13));
+        sg_nm4_put_word(ti + 2 * ws, sg_nm4_pkhbt0(lo[i], b02));
+        sg_nm4_put_word(ti + 3 * ws, sg_nm4_pkhbt0(lo[i], b13));
     }
 #else
     int8_t a[4];
@@ -180,34 +183,50 @@ static inline void sg_nm4_pairs_1(int32_t aw, int32_t bw, uint8_t *t)
     memcpy(b, &bw, sizeof b);
     for (int32_t i = 0; i < 4; ++i) {
         for (int32_t j = 0; j < 4; ++j) {
-            sg_nm4_put(t + 16 * i + 4 * j, a[i], b[j]);
+            sg_nm4_put(t + (4 * i + j) * ws, a[i], b[j]);
         }
     }
 #endif
 }
 
-/* The pair table of input row x[cols] into t[sg_nm4_table_bytes]. */
-static inline void sg_nm4_table(const int8_t *x, int32_t cols, int32_t n, uint8_t *t)
+/* The pair table of input row x[cols]: word s at t + s * ws (ws = 4: one row's table;
+ * ws = 16: four rows' tables interleaved, row k at t + 4k). */
+static inline void sg_nm4_table(const int8_t *x, int32_t cols, int32_t n, uint8_t *t, int32_t ws)
 {
     const int32_t groups = sg_nm4_groups(cols);
     if (n == 2) {
         for (int32_t g = 0; g < groups; ++g) {
-            sg_nm4_pairs_2(sg_nm4_group_word(x + 4 * g, cols - 4 * g), t);
-            t += 24;
+            sg_nm4_pairs_2(sg_nm4_group_word(x + 4 * g, cols - 4 * g), t, ws);
+            t += 6 * ws;
         }
         return;
     }
     for (int32_t g = 0; g < groups; g += 2) {
         const int32_t aw = sg_nm4_group_word(x + 4 * g, cols - 4 * g);
         const int32_t bw = g + 1 < groups ? sg_nm4_group_word(x + 4 * g + 4, cols - 4 * g - 4) : 0;
-        sg_nm4_pairs_1(aw, bw, t);
-        t += 64;
+        sg_nm4_pairs_1(aw, bw, t, ws);
+        t += 16 * ws;
+    }
+}
+
+/* Four pixels' tables, interleaved (ws = 16), from rows x + k * step; lanes past m (< 4
+ * pixels left) repeat the last pixel, so that the walk needs no tail. */
+static inline void sg_nm4_table_4(const int8_t *x, int32_t step, int32_t m, int32_t cols,
+                                  int32_t n, uint8_t *t)
+{
+    for (int32_t k = 0; k < 4; ++k) {
+        sg_nm4_table(x + (k < m ? k : m - 1) * step, cols, n, t + 4 * k, 16);
     }
 }
 
 /* Offsets are table word indexes from the start of the entry's block of SG_NM4_BLOCK
  * entries: at most 16 * 16 - 1 for 1:4, so a byte holds them. */
 #define SG_NM4_BLOCK 16
+
+/* The four accumulators of a four-pixel walk. */
+typedef struct {
+    int32_t a0, a1, a2, a3;
+} sg_nm4_acc4;
 
 #if SG_HAS_DSP
 static inline int32_t sg_nm4_word(const uint8_t *t, uint32_t o)
@@ -241,31 +260,36 @@ static inline int32_t sg_nm4_one_w(const uint8_t *t, uint32_t o, const int16_t *
     return sg_smlad(sg_nm4_word(t, o), sg_read_s16x2(v), acc);
 }
 
-/* pointwise / conv: two entries (one int8 weight word) of two pixels' tables. */
-static inline void sg_nm4_two_2(const uint8_t *t0, const uint8_t *t1, const uint8_t *o,
-                                const int8_t *v, int32_t *acc0, int32_t *acc1)
+/* One entry of four interleaved tables: word o of lane k at t + 16 o + 4 k. */
+static inline void sg_nm4_one_4(const uint8_t *t, uint32_t o, int32_t wx, sg_nm4_acc4 *acc)
+{
+    /* One ADD for the four loads: without the pin GCC also keeps 16 * o for the first. */
+    const uint8_t *a = t + 16 * o;
+    SG_NM4_PIN1(a);
+    int32_t p0 = sg_nm4_word(a, 0), p1 = sg_nm4_word(a, 1);
+    int32_t p2 = sg_nm4_word(a, 2), p3 = sg_nm4_word(a, 3);
+    SG_NM4_PIN4(p0, p1, p2, p3);
+    acc->a0 = sg_smlad(p0, wx, acc->a0);
+    acc->a1 = sg_smlad(p1, wx, acc->a1);
+    acc->a2 = sg_smlad(p2, wx, acc->a2);
+    acc->a3 = sg_smlad(p3, wx, acc->a3);
+}
+
+/* pointwise / conv: two entries (one int8 weight word) of four pixels. */
+static inline void sg_nm4_two_4(const uint8_t *t, const uint8_t *o, const int8_t *v,
+                                sg_nm4_acc4 *acc)
 {
     uint32_t oa = o[0], ob = o[1];
     int32_t ww = sg_read_s8x4(v);
     SG_NM4_PIN2(oa, ob);
-    int32_t p0a = sg_nm4_word(t0, oa), p1a = sg_nm4_word(t1, oa);
-    int32_t p0b = sg_nm4_word(t0, ob), p1b = sg_nm4_word(t1, ob);
-    SG_NM4_PIN4(p0a, p1a, p0b, p1b);
-    const int32_t wa = sg_sxtb16(ww);
-    const int32_t wb = sg_sxtb16_ror8(ww);
-    *acc0 = sg_smlad(p0a, wa, *acc0);
-    *acc1 = sg_smlad(p1a, wa, *acc1);
-    *acc0 = sg_smlad(p0b, wb, *acc0);
-    *acc1 = sg_smlad(p1b, wb, *acc1);
+    sg_nm4_one_4(t, oa, sg_sxtb16(ww), acc);
+    sg_nm4_one_4(t, ob, sg_sxtb16_ror8(ww), acc);
 }
 
-/* Entry a (bytes 0 and 2 of the weight word v) of two tables: an odd last entry. */
-static inline void sg_nm4_one_2(const uint8_t *t0, const uint8_t *t1, uint32_t oa,
-                                const int8_t *v, int32_t *acc0, int32_t *acc1)
+static inline void sg_nm4_last_4(const uint8_t *t, uint32_t oa, const int8_t *v,
+                                 sg_nm4_acc4 *acc)
 {
-    const int32_t wa = sg_sxtb16(sg_read_s8x4(v));
-    *acc0 = sg_smlad(sg_nm4_word(t0, oa), wa, *acc0);
-    *acc1 = sg_smlad(sg_nm4_word(t1, oa), wa, *acc1);
+    sg_nm4_one_4(t, oa, sg_sxtb16(sg_read_s8x4(v)), acc);
 }
 #else
 /* acc + table word o . (w0, w1). */
@@ -291,19 +315,28 @@ static inline int32_t sg_nm4_quad_w(const uint8_t *t, const uint8_t *o, const in
     return sg_nm4_one_w(t, o[3], v + 6, acc);
 }
 
-static inline void sg_nm4_one_2(const uint8_t *t0, const uint8_t *t1, uint32_t oa,
-                                const int8_t *v, int32_t *acc0, int32_t *acc1)
+/* Weights (w0, w1) against word o of the four interleaved tables. */
+static inline void sg_nm4_one_4(const uint8_t *t, uint32_t o, int32_t w0, int32_t w1,
+                                sg_nm4_acc4 *acc)
 {
-    *acc0 = sg_nm4_mac_c(t0, oa, v[0], v[2], *acc0);
-    *acc1 = sg_nm4_mac_c(t1, oa, v[0], v[2], *acc1);
+    const uint8_t *a = t + 16 * o;
+    acc->a0 = sg_nm4_mac_c(a, 0, w0, w1, acc->a0);
+    acc->a1 = sg_nm4_mac_c(a, 1, w0, w1, acc->a1);
+    acc->a2 = sg_nm4_mac_c(a, 2, w0, w1, acc->a2);
+    acc->a3 = sg_nm4_mac_c(a, 3, w0, w1, acc->a3);
 }
 
-static inline void sg_nm4_two_2(const uint8_t *t0, const uint8_t *t1, const uint8_t *o,
-                                const int8_t *v, int32_t *acc0, int32_t *acc1)
+static inline void sg_nm4_two_4(const uint8_t *t, const uint8_t *o, const int8_t *v,
+                                sg_nm4_acc4 *acc)
 {
-    sg_nm4_one_2(t0, t1, o[0], v, acc0, acc1);
-    *acc0 = sg_nm4_mac_c(t0, o[1], v[1], v[3], *acc0);
-    *acc1 = sg_nm4_mac_c(t1, o[1], v[1], v[3], *acc1);
+    sg_nm4_one_4(t, o[0], v[0], v[2], acc);
+    sg_nm4_one_4(t, o[1], v[1], v[3], acc);
+}
+
+static inline void sg_nm4_last_4(const uint8_t *t, uint32_t oa, const int8_t *v,
+                                 sg_nm4_acc4 *acc)
+{
+    sg_nm4_one_4(t, oa, v[0], v[2], acc);
 }
 #endif
 
@@ -312,11 +345,12 @@ typedef struct {
     int32_t blocks, rest, bstride;
 } sg_nm4_walk;
 
-static inline sg_nm4_walk sg_nm4_walk_of(const sg_nm4_s8 *w)
+/* ws: bytes between table words (4: one table, 16: four interleaved). */
+static inline sg_nm4_walk sg_nm4_walk_of(const sg_nm4_s8 *w, int32_t ws)
 {
     const int32_t e = sg_nm4_entries(w->cols, w->n);
     const sg_nm4_walk k = {e / SG_NM4_BLOCK, e % SG_NM4_BLOCK,
-                           SG_NM4_BLOCK * sg_nm4_entry_bytes(w->n)};
+                           SG_NM4_BLOCK * sg_nm4_entry_bytes(w->n) / 4 * ws};
     return k;
 }
 
@@ -332,7 +366,7 @@ static inline void sg_nm4_rows_1(const sg_nm4_s8 *wp, const uint8_t *tab, const 
     const sg_requant rql = *rqp;
     const sg_nm4_s8 *w = &wl;
     const sg_requant *rq = &rql;
-    const sg_nm4_walk k = sg_nm4_walk_of(w);
+    const sg_nm4_walk k = sg_nm4_walk_of(w, 4);
     const uint8_t *o = w->offset;
     const int16_t *v = w->pairs;
     for (int32_t r = 0; r < w->rows; ++r) {
@@ -364,57 +398,93 @@ static inline void sg_nm4_rows_1(const sg_nm4_s8 *wp, const uint8_t *tab, const 
 #endif
 }
 
-/* Two pixels, tables tab0 and tab1, int8 weights (sg_nm4_s8.values), one pass over the
- * weights: out0[r] and out0[stride + r]. DSP: sums[2 * rows] as in sg_nm4_rows_1
- * (sg_dsp_requant_pairs). One pixel: tab1 = tab0 and stride 0. */
-static inline void sg_nm4_rows_2(const sg_nm4_s8 *wp, const uint8_t *tab0, const uint8_t *tab1,
-                                 const int32_t *bias, const sg_requant *rqp, int8_t *out0,
-                                 int32_t stride, int32_t *sums)
+/* The rows' sums of four pixels over the interleaved tables at tab, int8 weights
+ * (sg_nm4_s8.values); rest: whether rows end with entries outside whole blocks (a constant
+ * at each call, so the row loop of a layer without them has no tail tests). sums: lanes 0, 1
+ * of row r at sums[2r], sums[2r + 1]; lanes 2, 3 at sums[2 rows + 2r] and the next. */
+static inline void sg_nm4_walk_4(const sg_nm4_s8 *w, const uint8_t *tab, const int32_t *bias,
+                                 int32_t *sums, int rest)
 {
-    /* By value: the int8 output stores may alias anything, and would force reloads. */
-    const sg_nm4_s8 wl = *wp;
-    const sg_requant rql = *rqp;
-    const sg_nm4_s8 *w = &wl;
-    const sg_requant *rq = &rql;
-    const sg_nm4_walk k = sg_nm4_walk_of(w);
+    const sg_nm4_walk k = sg_nm4_walk_of(w, 16);
     const uint8_t *o = w->offset;
     const int8_t *v = w->values;
-    for (int32_t r = 0; r < w->rows; ++r) {
-        int32_t acc0 = sg_bias_or_zero(bias, r);
-        int32_t acc1 = acc0;
-        const uint8_t *t0 = tab0;
-        const uint8_t *t1 = tab1;
-        for (int32_t b = k.blocks; b > 0; --b) {
+    const int32_t half = 2 * w->rows;
+    const int32_t row_blocks = SG_NM4_BLOCK * k.blocks;
+    int32_t *s = sums;
+    int32_t *const s_end = sums + half;
+    /* Pointers for the row loop and the block loop: counters let GCC keep copies of o and v
+     * and spill them around every row. */
+    do {
+        const int32_t b0 = *bias++;
+        sg_nm4_acc4 acc = {b0, b0, b0, b0};
+        const uint8_t *t = tab;
+        const uint8_t *const o_end = o + row_blocks;
+        while (o != o_end) {
             for (int32_t j = 0; j < SG_NM4_BLOCK; j += 2) {
-                sg_nm4_two_2(t0, t1, o + j, v + 2 * j, &acc0, &acc1);
+                sg_nm4_two_4(t, o + j, v + 2 * j, &acc);
             }
             o += 16;
             v += 32;
-            t0 += k.bstride;
-            t1 += k.bstride;
+            t += k.bstride;
         }
-        int32_t e = k.rest;
-        for (; e >= 2; e -= 2) {
-            sg_nm4_two_2(t0, t1, o, v, &acc0, &acc1);
-            o += 2;
-            v += 4;
+        if (rest) {
+            int32_t e = k.rest;
+            for (; e >= 2; e -= 2) {
+                sg_nm4_two_4(t, o, v, &acc);
+                o += 2;
+                v += 4;
+            }
+            if (e > 0) {
+                sg_nm4_last_4(t, *o++, v, &acc);
+                v += 4;
+            }
         }
-        if (e > 0) {
-            sg_nm4_one_2(t0, t1, *o++, v, &acc0, &acc1);
-            v += 4;
-        }
-#if SG_HAS_DSP
-        sums[2 * r] = acc0;
-        sums[2 * r + 1] = acc1;
-#else
-        out0[r] = sg_sparse_out(acc0, rq, r);
-        out0[stride + r] = sg_sparse_out(acc1, rq, r);
-#endif
+        s[0] = acc.a0;
+        s[1] = acc.a1;
+        s[half] = acc.a2;
+        s[half + 1] = acc.a3;
+        s += 2;
+    } while (s != s_end);
+}
+
+/* Four pixels (m of them real, 1..4), interleaved tables at tab: out0[j * stride + r] for
+ * pixel j < m. sums[4 * rows]. */
+static inline void sg_nm4_rows_4(const sg_nm4_s8 *wp, const uint8_t *tab, const int32_t *bias,
+                                 const sg_requant *rq, int8_t *out0, int32_t stride, int32_t m,
+                                 int32_t *sums)
+{
+    /* By value: the int8 output stores may alias anything, and would force reloads. */
+    const sg_nm4_s8 wl = *wp;
+    const int32_t *b = bias;
+    if (b == NULL) {
+        /* Zeros in the last quarter of sums, sums[3 rows + r] = b[r]: the walk's row r writes
+         * sums[2 rows + 2r + 1] at most, below every b[r'] of a later row r' > r. */
+        int32_t *z = sums + 3 * wl.rows;
+        memset(z, 0, (size_t)wl.rows * sizeof *z);
+        b = z;
     }
+    if (sg_nm4_walk_of(&wl, 16).rest == 0) {
+        sg_nm4_walk_4(&wl, tab, b, sums, 0);
+    } else {
+        sg_nm4_walk_4(&wl, tab, b, sums, 1);
+    }
+    /* Lanes past m repeat pixel m - 1: their outputs are written there again, equal. */
+    const int32_t rows = wl.rows;
+    int8_t *out2 = out0 + (m > 2 ? 2 : m - 1) * stride;
 #if SG_HAS_DSP
-    sg_dsp_requant_pairs(sums, rq, w->rows, out0, stride);
+    /* Lane pairs (0, 1) and (2, 3) by the dense kernels' output stage: one requantizing all
+     * four lanes per channel ran out of registers for its four output pointers. */
+    sg_dsp_requant_pairs(sums, rq, rows, out0, m > 1 ? stride : 0);
+    sg_dsp_requant_pairs(sums + 2 * rows, rq, rows, out2, m > 3 ? stride : 0);
 #else
-    (void)sums;
+    int8_t *out1 = out0 + (m > 1 ? 1 : 0) * stride;
+    int8_t *out3 = out0 + (m > 3 ? 3 : m - 1) * stride;
+    for (int32_t r = 0; r < rows; ++r) {
+        out0[r] = sg_sparse_out(sums[2 * r], rq, r);
+        out1[r] = sg_sparse_out(sums[2 * r + 1], rq, r);
+        out2[r] = sg_sparse_out(sums[2 * rows + 2 * r], rq, r);
+        out3[r] = sg_sparse_out(sums[2 * rows + 2 * r + 1], rq, r);
+    }
 #endif
 }
 
