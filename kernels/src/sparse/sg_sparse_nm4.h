@@ -355,24 +355,30 @@ static inline sg_nm4_walk sg_nm4_walk_of(const sg_nm4_s8 *w, int32_t ws)
 }
 
 /* fc: out[r] for every row, from the pair table `tab` of the input and the int16 weight pairs.
- * DSP: the sums go to sums[rows] and one tight loop requantizes them (sg_dsp_requant_run), as
+ * The sums go to sums[rows] and one tight loop requantizes them (DSP: sg_dsp_requant_run, as
  * the dense kernels do: inside the row loop the output stage left too few registers for the
- * walk. */
+ * walk). Pointers drive the loops, as in sg_nm4_walk_4. */
 static inline void sg_nm4_rows_1(const sg_nm4_s8 *wp, const uint8_t *tab, const int32_t *bias,
-                                 const sg_requant *rqp, int8_t *out, int32_t *sums)
+                                 const sg_requant *rq, int8_t *out, int32_t *sums)
 {
     /* By value: the int8 output stores may alias anything, and would force reloads. */
     const sg_nm4_s8 wl = *wp;
-    const sg_requant rql = *rqp;
-    const sg_nm4_s8 *w = &wl;
-    const sg_requant *rq = &rql;
-    const sg_nm4_walk k = sg_nm4_walk_of(w, 4);
-    const uint8_t *o = w->offset;
-    const int16_t *v = w->pairs;
-    for (int32_t r = 0; r < w->rows; ++r) {
-        int32_t acc = sg_bias_or_zero(bias, r);
+    const sg_nm4_walk k = sg_nm4_walk_of(&wl, 4);
+    const uint8_t *o = wl.offset;
+    const int16_t *v = wl.pairs;
+    const int32_t row_blocks = SG_NM4_BLOCK * k.blocks;
+    if (bias == NULL) {
+        /* Row r reads its bias before it writes its sum, at the same index. */
+        memset(sums, 0, (size_t)wl.rows * sizeof *sums);
+        bias = sums;
+    }
+    int32_t *s = sums;
+    int32_t *const s_end = sums + wl.rows;
+    do {
+        int32_t acc = *bias++;
         const uint8_t *t = tab;
-        for (int32_t b = k.blocks; b > 0; --b) {
+        const uint8_t *const o_end = o + row_blocks;
+        while (o != o_end) {
             acc = sg_nm4_quad_w(t, o, v, acc);
             acc = sg_nm4_quad_w(t, o + 4, v + 8, acc);
             acc = sg_nm4_quad_w(t, o + 8, v + 16, acc);
@@ -385,16 +391,14 @@ static inline void sg_nm4_rows_1(const sg_nm4_s8 *wp, const uint8_t *tab, const 
             acc = sg_nm4_one_w(t, *o++, v, acc);
             v += 2;
         }
+        *s++ = acc;
+    } while (s != s_end);
 #if SG_HAS_DSP
-        sums[r] = acc;
+    sg_dsp_requant_run(sums, rq, wl.rows, out);
 #else
-        out[r] = sg_sparse_out(acc, rq, r);
-#endif
+    for (int32_t r = 0; r < wl.rows; ++r) {
+        out[r] = sg_sparse_out(sums[r], rq, r);
     }
-#if SG_HAS_DSP
-    sg_dsp_requant_run(sums, rq, w->rows, out);
-#else
-    (void)sums;
 #endif
 }
 
