@@ -247,6 +247,8 @@ def run(a: argparse.Namespace) -> dict:
         tag += "_fbn"
     if a.prune_method != "magnitude":
         tag += f"_{a.prune_method}{a.obs_samples}"
+        if a.obs_steps > 1:
+            tag += f"x{a.obs_steps}"
     if a.exclude:
         tag += "_x" + "-".join(e.replace("*", "") for e in a.exclude)
     out = a.work / f"{tag}.pt2"
@@ -255,7 +257,8 @@ def run(a: argparse.Namespace) -> dict:
            a.scope, "--epochs", str(a.epochs), "--prune-steps", str(a.prune_steps), "--lr",
            str(a.lr), "--seed", str(a.seed), "-q"] + (["--freeze-bn"] if a.freeze_bn else [])
     if a.prune_method != "magnitude":
-        cmd += ["--prune-method", a.prune_method, "--obs-samples", str(a.obs_samples)]
+        cmd += ["--prune-method", a.prune_method, "--obs-samples", str(a.obs_samples),
+                "--obs-steps", str(a.obs_steps)]
     cmd += [f"--exclude={e}" for e in a.exclude]
     if part == "ad":
         cmd += ["--loss", "mse"]
@@ -294,7 +297,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--work", type=Path, default=Path("/tmp/slimgen-bench-mlperf"))
     ap.add_argument("--sparsity", type=float, default=0.5)
     ap.add_argument("--pattern", default="unstructured")
-    ap.add_argument("--scope", default="global", choices=["layer", "global"])
+    ap.add_argument("--scope", default="global", choices=["layer", "global", "output"])
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--prune-steps", type=int, default=20)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -308,6 +311,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--prune-method", choices=["magnitude", "obs"], default="magnitude")
     ap.add_argument("--obs-samples", type=int, default=1024,
                     help="obs: augmented fine-tune-half views whose layer inputs give the Hessians")
+    ap.add_argument("--obs-steps", type=int, default=1,
+                    help="obs: passes on the Zhu & Gupta schedule with fine-tuning between them")
     ap.add_argument("--exclude", action="append", default=[], help="layer left dense (repeatable)")
     ap.add_argument("--force", action="store_true", help="re-run compress over an existing output")
     return ap

@@ -235,8 +235,9 @@ def _print_verify(res: dict[str, Any]) -> None:
               help="unstructured | N:M (2:4, 1:4) | block (1x4 along the reduction axis) | channel.")
 @click.option("--sparsity", default="", help="Fraction of weights (channel: of output channels) "
               "removed, e.g. 0.8; a list 0.5,0.7,0.9 runs a sweep (-o gets the last).")
-@click.option("--scope", type=click.Choice(["layer", "global"]), default="layer",
-              show_default=True, help="One threshold per layer, or one for all layers.")
+@click.option("--scope", type=click.Choice(["layer", "global", "output"]), default="layer",
+              show_default=True, help="One threshold per layer, or one for all layers; output "
+              "(--prune-method obs): per-layer sparsities with the least model-output error.")
 @click.option("--exclude", multiple=True, help="Layer to leave dense (repeatable; wildcards).")
 @click.option("--epochs", default=10, show_default=True, help="Fine-tuning epochs per pruning run.")
 @click.option("--prune-steps", default=10, show_default=True,
@@ -250,6 +251,9 @@ def _print_verify(res: dict[str, Any]) -> None:
               help="Training samples whose layer inputs give the OBS Hessians.")
 @click.option("--obs-damp", default=0.01, show_default=True,
               help="OBS dampening: H + damp * mean(diag H) * I.")
+@click.option("--obs-steps", default=1, show_default=True,
+              help="OBS passes to the target on the Zhu & Gupta schedule, spread over the first "
+                   "two thirds of fine-tuning (1: one-shot before fine-tuning).")
 @click.option("--freeze-bn", is_flag=True,
               help="Prune/distil with BatchNorm on its running statistics (small or heavily "
                    "augmented data: batch statistics would drift).")
@@ -282,7 +286,8 @@ def _print_verify(res: dict[str, Any]) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
 def compress(model: Path, data: str, out: Path, loss: str, pattern: str, sparsity: str,
              scope: str, exclude: tuple[str, ...], epochs: int, prune_steps: int,
-             prune_method: str, obs_samples: int, obs_damp: float, freeze_bn: bool,
+             prune_method: str, obs_samples: int, obs_damp: float, obs_steps: int,
+             freeze_bn: bool,
              teachers: tuple[Path, ...], teacher_weights: tuple[float, ...],
              student: Path | None, temperature: float, alpha: float, distill_epochs: int,
              qat: bool, qat_epochs: int, share_weights: int, share_epochs: int, lr: float,
@@ -302,6 +307,7 @@ def compress(model: Path, data: str, out: Path, loss: str, pattern: str, sparsit
             data=data, out=out, loss=loss, pattern=pattern, sparsity=levels, scope=scope,
             exclude=list(exclude), epochs=epochs, prune_steps=prune_steps,
             prune_method=prune_method, obs_samples=obs_samples, obs_damp=obs_damp,
+            obs_steps=obs_steps,
             freeze_bn=freeze_bn,
             teachers=list(teachers), teacher_weights=list(teacher_weights), student=student,
             temperature=temperature, alpha=alpha, distill_epochs=distill_epochs, qat=qat,

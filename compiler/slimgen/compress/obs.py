@@ -1,19 +1,25 @@
 """One-shot layer-wise pruning by Optimal Brain Surgeon reconstruction (calibration data only).
 
-For each prunable layer, in graph order and with the earlier layers already pruned (so a layer
-compensates for the error its inputs now carry), the calibration inputs X of the layer give the
-Hessian of its output reconstruction error ``H = X X^T / N + damp * mean(diag) * I`` over the
-reduction axis (a conv through its im2col rows; a grouped or depthwise conv one Hessian per group,
-e.g. 9x9 per channel). Each output row is then pruned greedily and exactly as in Frantar &
-Alistarh 2022, *Optimal Brain Compression* (OBC): remove the weight (or 1x4 block, or the weight
-that keeps its N:M group feasible) whose removal raises the error least, ``w_q^2 / [H^-1]_qq``
-(a block S: ``w_S^T [H^-1]_SS^-1 w_S``), correct the remaining weights of the row by the OBS
-update, and drop q from H^-1. The greedy order gives each row's error after k removals; the rows
-of a layer then share the layer's budget where it costs least (the increments are summed over
-rows, weighted by the BatchNorm scale that follows the layer), and ``scope='global'`` shares the
-budget of all layers by each layer's error relative to its output energy (planned on the dense
-model). The kept weights are finally set to the exact least-squares reconstruction for the chosen
-mask, ``w_K = w_K + H_KK^-1 H_KP w_P``, which is what the sequence of OBS updates computes.
+Layers are pruned in graph order, each with the earlier layers already pruned. A layer is fitted
+to the *dense* model's output of that layer from the inputs it now gets: with X its inputs in
+the pruned model and X_d in the dense one (a conv through its im2col rows; a grouped or
+depthwise conv one set per group, e.g. 9 taps per channel), ``H = X X^T / N`` (centred when a
+bias or a following BatchNorm can take the mean), ``C = X X_d^T / N``, the best unpruned rows are
+``w* = (H + lam I)^-1 (C w + lam w)``, ``lam = damp * mean(diag H)``, and the error of pruned rows
+w' is ``(w' - w*)^T H (w' - w*)`` plus a constant. Each row is then pruned greedily and exactly as
+in Frantar & Alistarh 2022, *Optimal Brain Compression* (OBC): remove the weight (or 1x4 block,
+or the weight that keeps its N:M group feasible) whose removal raises the error least,
+``w_q^2 / [H^-1]_qq`` (a block S: ``w_S^T [H^-1]_SS^-1 w_S``), correct the rest of the row by the
+OBS update and drop q from H^-1. The greedy order gives each row's error after k removals; the
+rows of a layer share the layer's budget where it costs least (increments summed over rows,
+weighted by the scale of a BatchNorm that follows). The kept weights are set to the exact
+least-squares fit for the chosen mask, ``w_K = w*_K + H_KK^-1 H_KP w*_P`` (what the sequence of
+OBS updates computes), and the bias (or the BatchNorm running mean) restores the dense output
+mean. ``scope='global'`` shares the budget of all layers by each layer's error relative to its
+output energy (planned on the dense model). ``scope='output'`` chooses each layer's sparsity (0, 5, ..., 95 %) as OBC does: each layer
+is pruned alone at each level on the dense model, the mean squared error of the model's *output*
+against the dense output is measured on the calibration data, and dynamic programming picks the
+levels with the least summed error that remove at least the total.
 
 Groups lie along slimgen's reduction order (``Layer.rows``), as for magnitude pruning, so masks
 are exactly the runs the sparse kernels read. BatchNorm is kept, not folded: a conv's Hessian is
@@ -257,7 +263,7 @@ class _Plan:
 
     order: torch.Tensor  # (rows, steps) group indices in removal order
     inc: torch.Tensor  # (rows, steps) error increments (BN-scaled)
-    energy: float  # summed squared output of the layer on the calibration data (BN-scaled)
+    energy: float  # summed squared (centred) output of the layer on the calibration data
     groups: int  # groups per row
 
 
@@ -300,8 +306,7 @@ def plan_layer(w: torch.Tensor, h: torch.Tensor, hidx: torch.Tensor, pattern: Pa
         incs.append(c)
     s2 = (scale * scale)[:, None]
     inc = torch.cat(incs) * s2
-    energy = float((s2[:, 0] * _quad(w, h, hidx)).sum())
-    return _Plan(torch.cat(orders), inc, energy, g)
+    return _Plan(torch.cat(orders), inc, float((s2[:, 0] * _quad(w, h, hidx)).sum()), g)
 
 
 def reconstruct(w: torch.Tensor, hd: torch.Tensor, hidx: torch.Tensor,
@@ -392,7 +397,11 @@ def _targets(layers: Sequence[Layer], pattern: Pattern, sparsity: float) -> list
     return out
 
 
-def _global_budget(plans: Sequence[_Plan], pattern: Pattern, sparsity: float) -> list[int]:
+LEVELS = tuple(i / 20 for i in range(20))  # per-layer sparsities the global allocation weighs
+SENSITIVITY_SAMPLES = 256  # calibration samples whose model outputs score each level
+
+
+def _global_budget(plans: Sequence[_Plan], sparsity: float) -> list[int]:
     """Groups removed per layer: the cheapest removals over all layers, each layer's increments
     relative to its output energy (so layers of different scale compare)."""
     envs = [torch.cummax(p.inc, dim=1).values / max(p.energy, 1e-30) for p in plans]
@@ -407,6 +416,65 @@ def _global_budget(plans: Sequence[_Plan], pattern: Pattern, sparsity: float) ->
     return out
 
 
+def _outputs(gm: fx.GraphModule, batches: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    outs = []
+    for x in batches:
+        y = gm(x)
+        outs.append((y[0] if isinstance(y, (tuple, list)) else y).detach())
+    return outs
+
+
+def _sensitivity(gm: fx.GraphModule, lyr: Layer, plan: _Plan, m: Moments, hidx: torch.Tensor,
+                 damp: float, pattern: Pattern, bn_mean: torch.Tensor | None,
+                 batches: Sequence[torch.Tensor], ref: Sequence[torch.Tensor]
+                 ) -> list[tuple[int, float]]:
+    """(groups removed, mean squared error of the model's output against the dense model's) at
+    each of LEVELS, with only this layer pruned (OBS-reconstructed)."""
+    w = lyr.rows().double().cpu()
+    hd = _damped(m.h, damp)
+    saved = [t.detach().clone() for t in (lyr.weight, lyr.bias, bn_mean) if t is not None]
+    size = _group_of(pattern)
+    out = []
+    for level in LEVELS:
+        removed = round(level * plan.order.shape[0] * plan.groups)
+        keep = _mask_from(plan, _budget_per_row(plan.inc, removed), size, w.shape[1])
+        _install(lyr, bn_mean, w, reconstruct(w, hd, hidx, keep), m, hidx)
+        err = sum(float(((y - r) ** 2).sum()) for y, r in zip(_outputs(gm, batches), ref))
+        out.append((removed, err / max(1, sum(r.numel() for r in ref))))
+        for t, v in zip([t for t in (lyr.weight, lyr.bias, bn_mean) if t is not None], saved):
+            t.copy_(v)
+    return out
+
+
+def _allocate(options: Sequence[Sequence[tuple[int, float]]], need: int) -> list[int]:
+    """One (removed, cost) option per layer: the least summed cost that removes >= ``need``
+    (dynamic programming over the removal budget in units, rounded so the total never falls
+    short)."""
+    unit = max(1, need // 1000)
+    cap = -(-need // unit)
+    inf = float("inf")
+    best = [0.0] + [inf] * cap  # best[b]: least cost with floor(removed / unit) >= b (capped)
+    back: list[list[tuple[int, int]]] = []
+    for opts in options:
+        nxt, arg = [inf] * (cap + 1), [(-1, -1)] * (cap + 1)
+        for i, (r, c) in enumerate(opts):
+            for b in range(cap + 1):
+                if best[b] == inf:
+                    continue
+                t = min(cap, b + r // unit)
+                if best[b] + c < nxt[t]:
+                    nxt[t], arg[t] = best[b] + c, (i, b)
+        best = nxt
+        back.append(arg)
+    if best[cap] == inf:
+        raise ValueError("the sparsity cannot be reached at the allowed per-layer levels")
+    picks, b = [], cap
+    for layer in range(len(options) - 1, -1, -1):
+        i, b = back[layer][b]
+        picks.append(options[layer][i][0])
+    return picks[::-1]
+
+
 def calibration_batches(train: Iterable[Any], samples: int) -> list[torch.Tensor]:
     got, n = [], 0
     for x, _ in train:
@@ -419,6 +487,16 @@ def calibration_batches(train: Iterable[Any], samples: int) -> list[torch.Tensor
         raise InputError("OBS pruning needs calibration samples but the training data yields "
                          "none.", "Pass training data with at least one batch.")
     return got
+
+
+@torch.no_grad()
+def _install(lyr: Layer, bn_mean: torch.Tensor | None, w: torch.Tensor, new: torch.Tensor,
+             m: Moments, hidx: torch.Tensor) -> None:
+    """Write the pruned rows; the bias (or BN mean) restores the dense layer's output mean."""
+    if _centred(lyr, bn_mean):
+        delta = (w * m.mu_d[hidx]).sum(1) - (new * m.mu_p[hidx]).sum(1)
+        _set_bias(lyr, bn_mean, delta)
+    lyr.weight.copy_(lyr.from_rows(new.to(lyr.weight.dtype)).to(lyr.weight.device))
 
 
 def _centred(lyr: Layer, bn_mean: torch.Tensor | None) -> bool:
@@ -440,7 +518,7 @@ def prune(gm: fx.GraphModule, layers: Sequence[Layer], pattern: Pattern, sparsit
           max_exact: int = 1024) -> tuple[dict[str, torch.Tensor], list[Stats]]:
     """Prune ``layers`` of ``gm`` in place; returns their masks (shaped like each weight, 1 =
     keep) and per-layer statistics. ``sparsity`` is per layer (``scope='layer'``) or over all
-    ``layers`` together (``'global'``); ignored for N:M, whose pattern fixes it.
+    ``layers`` together (``'global'``, ``'output'``); ignored for N:M, whose pattern fixes it.
 
     Each layer is fitted to the *dense* model's output of that layer, from the inputs that the
     already-pruned layers before it now produce; its bias (or the running mean of the BatchNorm
@@ -452,18 +530,32 @@ def prune(gm: fx.GraphModule, layers: Sequence[Layer], pattern: Pattern, sparsit
     batches = [b.to(next(gm.parameters()).device) for b in batches]
     size = _group_of(pattern)
     exact = [lyr.rows().shape[1] <= max_exact for lyr in layers]
-    if scope == "global" and pattern.kind != "n:m":
+    if scope in ("global", "output") and pattern.kind != "n:m":
         if not all(exact):
-            raise InputError(f"--scope global with --prune-method obs needs every layer's "
+            raise InputError(f"--scope {scope} with --prune-method obs needs every layer's "
                              f"reduction length <= {max_exact} (exact OBS traces).",
                              "Use --scope layer.")
-        plans = []
-        for lyr in layers:  # planned on the dense model's inputs
+        few, n = [], 0
+        for x in batches:
+            if n < SENSITIVITY_SAMPLES:
+                few.append(x[: SENSITIVITY_SAMPLES - n])
+                n += len(few[-1])
+        ref = _outputs(gm, few)
+        plans, options = [], []
+        for lyr in layers:  # each layer alone, on the dense model's inputs
             scale, bn_mean = bn_after(gm, lyr)
             m = moments(gm, None, lyr, batches, _centred(lyr, bn_mean))
             hidx = _row_hessian_index(lyr, m.h.shape[0])
             plans.append(plan_layer(lyr.rows().double().cpu(), m.h, hidx, pattern, damp, scale))
-        budget = _global_budget(plans, pattern, sparsity)
+            if scope == "output":
+                options.append(_sensitivity(gm, lyr, plans[-1], m, hidx, damp, pattern,
+                                            bn_mean, few, ref))
+        if scope == "global":
+            budget = _global_budget(plans, sparsity)
+        else:
+            size = _group_of(pattern)
+            need = round(sparsity * sum(lyr.weight.numel() // size for lyr in layers))
+            budget = _allocate(options, need)
     else:
         budget = _targets(layers, pattern, sparsity)
     masks, stats = {}, []
@@ -488,10 +580,7 @@ def prune(gm: fx.GraphModule, layers: Sequence[Layer], pattern: Pattern, sparsit
                                  f"above {max_exact}; OBS has no approximate path for it.",
                                  f"Leave it dense with --exclude {lyr.name}.")
             new, keep = sparsegpt_layer(wt, hd[0], pattern, total / max(1, w.numel() // size))
-        if _centred(lyr, bn_mean):  # the output mean the dense layer had
-            delta = (w * m.mu_d[hidx]).sum(1) - (new * m.mu_p[hidx]).sum(1)
-            _set_bias(lyr, bn_mean, delta)
-        lyr.weight.copy_(lyr.from_rows(new.to(lyr.weight.dtype)).to(lyr.weight.device))
+        _install(lyr, bn_mean, w, new, m, hidx)
         masks[lyr.name] = lyr.from_rows(keep.float()).to(lyr.weight.device)
         stats.append(Stats(lyr.name, w.numel(), int((~keep).sum()),
                            _rel_error(wt, new, m.h, hidx, scale), "obc" if ex else "sparsegpt"))

@@ -49,6 +49,7 @@ class CompressOptions:
     prune_method: str = "magnitude"  # or "obs": one-shot OBS reconstruction, then masks fixed
     obs_samples: int = 1024  # calibration samples (from the training data) for OBS Hessians
     obs_damp: float = 0.01  # H + damp * mean(diag H) * I
+    obs_steps: int = 1  # OBS passes on the Zhu & Gupta schedule, fine-tuning between them
     teachers: list[Path] = field(default_factory=list)
     teacher_weights: list[float] = field(default_factory=list)
     student: Path | None = None
@@ -91,8 +92,12 @@ def _check_options(o: CompressOptions) -> Pattern:
         raise InputError(f"--obs-samples {o.obs_samples} / --obs-damp {o.obs_damp}: need at least "
                          "one sample and a positive damping.", "Pass e.g. --obs-samples 1024 "
                          "--obs-damp 0.01.")
-    if o.scope not in ("layer", "global"):
-        raise InputError(f"--scope {o.scope} is unknown.", "Use layer or global.")
+    if o.scope not in ("layer", "global", "output"):
+        raise InputError(f"--scope {o.scope} is unknown.", "Use layer, global or output.")
+    if o.scope == "output" and o.prune_method != "obs":
+        raise InputError("--scope output weighs each layer's sparsity by the model-output error "
+                         "of its OBS reconstruction; it needs --prune-method obs.",
+                         "Add --prune-method obs, or use --scope layer or global.")
     if o.scope == "global" and pattern.kind in ("channel", "n:m"):
         raise InputError(f"--scope global does not apply to {pattern} pruning.",
                          "Drop --scope global.")
@@ -228,14 +233,29 @@ def prune_run(gm: fx.GraphModule, data: Data, o: CompressOptions, pattern: Patte
         layers, _ = select_layers(prunable_layers(gm, data.example.to(o.device)), o.exclude,
                                   pattern)
         batches = obs.calibration_batches(data.train, o.obs_samples)
-        state["masks"], stats = obs.prune(gm, layers, pattern, sparsity, batches, o.scope,
-                                          o.obs_damp)
-        state["obs"] = [asdict(st) for st in stats]
+        n_obs = 1 if pattern.kind == "n:m" else max(1, o.obs_steps)
+        every = max(1, ramp // n_obs)
 
-        def update(k: int) -> None:  # the OBS mask is final: fine-tuning keeps it
+        def obs_to(k: int) -> None:
+            """OBS to the k-th level of the schedule; the mask then stays fixed until the next."""
+            flags = {m: m.training for m in gm.modules()}  # obs evaluates; fit may be training
+            state["masks"], stats = obs.prune(gm, layers, pattern, zhu_gupta(k, n_obs, sparsity),
+                                              batches, o.scope, o.obs_damp)
+            for m, f in flags.items():
+                m.training = f
+            state["obs"] = [asdict(st) for st in stats]
+            state["obs_level"] = k
+
+        obs_to(1)
+
+        def update(k: int) -> None:
+            if k == n_prune and state["obs_level"] < n_obs:  # training was too short
+                obs_to(n_obs)
             apply_masks(layers, state["masks"])
 
         def after(step: int) -> None:
+            if step % every == 0 and 1 <= step // every < n_obs:
+                obs_to(step // every + 1)
             apply_masks(layers, state["masks"])
     else:
         layers, _ = select_layers(prunable_layers(gm, data.example.to(o.device)), o.exclude,
