@@ -11,7 +11,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-import prune_ad  # noqa: E402
+import prune_ad
 
 
 def _inputs(n: int = 2048, d: int = 32) -> torch.Tensor:
