@@ -4,11 +4,14 @@ compares layer by layer.
 The model is linear in what a kernel's loops do:
 
     cycles = fixed + passes * (per_row * rows + per_unit * units + per_col * cols)
+             + per_win * pixels * K_h
 
 ``passes`` is 1 for fc; for a 1x1 convolution the sparse kernels walk the weights once per 4
 pixels (N:4 reads 4 pixels' pair tables), and the dense one once per pixel (its coefficients
 absorb its own tiling); see ``passes``. General convolutions ("conv") walk them once per 4
-pixels (sparse) and pay the im2col copy per pass and column (``per_col``; 0 elsewhere). ``units``
+pixels (sparse) and pay the im2col copy per pass and column (``per_col``) and per window row
+gathered (``per_win``: one run of taps per output pixel and kernel row, which dominates when
+C_in is small, e.g. KWS's first layer, 10x4 over one channel); both are 0 elsewhere. ``units``
 are what the inner loop iterates over: MACs (dense), stored entries with escapes (unstructured),
 blocks (bsr1x4), N:4 entries (nm). The coefficients per (kernel, core) are fitted to
 instruction-accurate Unicorn profiles by ``benchmarks/sparse_calibrate.py`` and stored in
@@ -76,13 +79,18 @@ def fitted_table() -> dict[str, dict[str, list[float]]]:
     return {core: {k: list(v) for k, v in rows.items()} for core, rows in data["cores"].items()}
 
 
+N_COEFFICIENTS = 5
+
+
 def coefficients(family: str, fmt: str, core: str) -> tuple[tuple[float, ...], str]:
-    """(fixed, per_row, per_unit, per_col) and where they come from."""
+    """(fixed, per_row, per_unit, per_col, per_win) and where they come from; a shorter row
+    (fc, 1x1, the analytic table) has zeros for the terms it lacks."""
     key = f"{family}:{'nm' if fmt.startswith('nm') else fmt}"
     row = fitted_table().get(core, {}).get(key)
-    if row is not None:
-        return tuple(row) + (0.0,) * (4 - len(row)), f"fitted:{core}"
-    return ANALYTIC[key], "analytic"
+    source = f"fitted:{core}"
+    if row is None:
+        row, source = list(ANALYTIC[key]), "analytic"
+    return tuple(row) + (0.0,) * (N_COEFFICIENTS - len(row)), source
 
 
 def family_of(kernel: str) -> str:
@@ -112,15 +120,17 @@ def passes(family: str, fmt: str, pixels: int) -> int:
     return -(-pixels // 4)
 
 
-def estimate(kernel: str, fmt: str, w: np.ndarray, pixels: int, core: str) -> Estimate:
+def estimate(kernel: str, fmt: str, w: np.ndarray, pixels: int, core: str,
+             kernel_h: int = 1) -> Estimate:
     """Cycles of ``kernel`` (format ``fmt``) on dense weights ``w`` [rows][cols], over ``pixels``
-    output pixels (1 for fc)."""
+    output pixels (1 for fc) of a kernel ``kernel_h`` rows tall."""
     family = family_of(kernel)
     packed = None if fmt == "dense" else sf.pack(w, fmt)
     units = units_of(packed, w)
-    (fixed, per_row, per_unit, per_col), source = coefficients(family, fmt, core)
+    (fixed, per_row, per_unit, per_col, per_win), source = coefficients(family, fmt, core)
     n = passes(family, fmt, pixels)
-    cycles = fixed + n * (per_row * w.shape[0] + per_unit * units + per_col * w.shape[1])
+    cycles = (fixed + n * (per_row * w.shape[0] + per_unit * units + per_col * w.shape[1])
+              + per_win * pixels * kernel_h)
     wbytes = int(w.size) if packed is None else packed.nbytes
     if isinstance(packed, sf.NM) and family == "fc":
         wbytes = packed.nbytes_fc  # the fc kernel reads int16 weight pairs

@@ -68,13 +68,14 @@ def choose_sparse(g: Graph, kernels: dict[str, KernelSpec], mode: str, core: str
             continue
         w = weight_matrix(n)
         pixels = 1 if n.op == "fc" else n.out.shape[0] * n.out.shape[1]
+        kh = n.attrs.kernel[0] if n.op == "conv2d" else 1
         density = float((w != 0).mean())
-        cands = [(dense, estimate(dense.name, "dense", w, pixels, core))]
+        cands = [(dense, estimate(dense.name, "dense", w, pixels, core, kh))]
         refused: dict[str, str] = {}
         for spec in KERNELS:
             if spec.sparse and spec.op == n.op:
                 if spec.applies(n):
-                    cands.append((spec, estimate(spec.name, spec.sparse, w, pixels, core)))
+                    cands.append((spec, estimate(spec.name, spec.sparse, w, pixels, core, kh)))
                 elif mode in (spec.sparse, "auto"):
                     refused[spec.sparse] = (fits(w, spec.sparse)
                                             or "the layer shape does not fit the kernel")
