@@ -209,11 +209,59 @@ static inline void sg_nm4_table(const int8_t *x, int32_t cols, int32_t n, uint8_
     }
 }
 
+#if SG_HAS_DSP
+static inline void sg_nm4_put_lanes(uint8_t *t, int32_t a, int32_t b, int32_t c, int32_t d)
+{
+    sg_nm4_put_word(t, a);
+    sg_nm4_put_word(t + 4, b);
+    sg_nm4_put_word(t + 8, c);
+    sg_nm4_put_word(t + 12, d);
+}
+
+/* 2:4, four rows at once: the four lanes of each table word are adjacent, so they go out as
+ * one 16-byte run of stores (GCC pairs them into STRD / STM) instead of four strided ones. */
+static inline void sg_nm4_table_4x2(const int8_t *x0, const int8_t *x1, const int8_t *x2,
+                                    const int8_t *x3, int32_t cols, uint8_t *t)
+{
+    const int32_t groups = sg_nm4_groups(cols);
+    for (int32_t g = 0; g < groups; ++g) {
+        const int32_t avail = cols - 4 * g;
+        const int32_t a0 = sg_nm4_group_word(x0 + 4 * g, avail);
+        const int32_t a1 = sg_nm4_group_word(x1 + 4 * g, avail);
+        const int32_t a2 = sg_nm4_group_word(x2 + 4 * g, avail);
+        const int32_t a3 = sg_nm4_group_word(x3 + 4 * g, avail);
+        const int32_t e0 = sg_sxtb16(a0), e1 = sg_sxtb16(a1);
+        const int32_t e2 = sg_sxtb16(a2), e3 = sg_sxtb16(a3);
+        const int32_t f0 = sg_sxtb16_ror8(a0), f1 = sg_sxtb16_ror8(a1);
+        const int32_t f2 = sg_sxtb16_ror8(a2), f3 = sg_sxtb16_ror8(a3);
+        /* Word s of lane k at t + 16 s + 4 k. */
+        sg_nm4_put_lanes(t, sg_nm4_pkhbt16(e0, f0), sg_nm4_pkhbt16(e1, f1),
+                         sg_nm4_pkhbt16(e2, f2), sg_nm4_pkhbt16(e3, f3));
+        sg_nm4_put_lanes(t + 16, e0, e1, e2, e3);
+        sg_nm4_put_lanes(t + 32, sg_nm4_pkhbt0(e0, f0), sg_nm4_pkhbt0(e1, f1),
+                         sg_nm4_pkhbt0(e2, f2), sg_nm4_pkhbt0(e3, f3));
+        sg_nm4_put_lanes(t + 48, sg_nm4_pkhtb0(e0, f0), sg_nm4_pkhtb0(e1, f1),
+                         sg_nm4_pkhtb0(e2, f2), sg_nm4_pkhtb0(e3, f3));
+        sg_nm4_put_lanes(t + 64, f0, f1, f2, f3);
+        sg_nm4_put_lanes(t + 80, sg_nm4_pkhtb16(f0, e0), sg_nm4_pkhtb16(f1, e1),
+                         sg_nm4_pkhtb16(f2, e2), sg_nm4_pkhtb16(f3, e3));
+        t += 96;
+    }
+}
+#endif
+
 /* Four pixels' tables, interleaved (ws = 16), from rows x + k * step; lanes past m (< 4
  * pixels left) repeat the last pixel, so that the walk needs no tail. */
 static inline void sg_nm4_table_4(const int8_t *x, int32_t step, int32_t m, int32_t cols,
                                   int32_t n, uint8_t *t)
 {
+#if SG_HAS_DSP
+    if (n == 2) {
+        sg_nm4_table_4x2(x, x + (m > 1 ? 1 : 0) * step, x + (m > 2 ? 2 : m - 1) * step,
+                         x + (m > 3 ? 3 : m - 1) * step, cols, t);
+        return;
+    }
+#endif
     for (int32_t k = 0; k < 4; ++k) {
         sg_nm4_table(x + (k < m ? k : m - 1) * step, cols, n, t + 4 * k, 16);
     }
