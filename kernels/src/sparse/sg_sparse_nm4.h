@@ -316,7 +316,6 @@ static inline void sg_nm4_one_4(const uint8_t *t, uint32_t o, int32_t wx, sg_nm4
     SG_NM4_PIN1(a);
     int32_t p0 = sg_nm4_word(a, 0), p1 = sg_nm4_word(a, 1);
     int32_t p2 = sg_nm4_word(a, 2), p3 = sg_nm4_word(a, 3);
-    SG_NM4_PIN4(p0, p1, p2, p3);
     acc->a0 = sg_smlad(p0, wx, acc->a0);
     acc->a1 = sg_smlad(p1, wx, acc->a1);
     acc->a2 = sg_smlad(p2, wx, acc->a2);
@@ -499,6 +498,39 @@ static inline void sg_nm4_walk_4(const sg_nm4_s8 *w, const uint8_t *tab, const i
     } while (s != s_end);
 }
 
+#if SG_HAS_DSP
+/* The output stage of four whole pixels out + k * stride (sg_nm4_walk_4's sums), full int8
+ * range: each channel's multiplier, shift and rounding constant computed once for four
+ * outputs (sg_dsp_requant_pairs shares them between two). A function of its own, as that one,
+ * so that its loop gets the registers to itself; the lanes go out through one moving
+ * pointer. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void sg_nm4_requant_4(const int32_t *s, const sg_requant *rq, int32_t rows, int8_t *out,
+                             int32_t stride)
+{
+    const int32_t half = 2 * rows;
+    const int32_t *mult = rq->mult;
+    const int32_t *shift = rq->shift;
+    const int32_t oo = rq->out_offset;
+    int8_t *const end = out + rows;
+    for (; out != end; ++out, ++mult, ++shift, s += 2) {
+        int32_t y0, y1, y2, y3;
+        sg_dsp_scale_pair(s, *mult, *shift, &y0, &y1);
+        sg_dsp_scale_pair(s + half, *mult, *shift, &y2, &y3);
+        int8_t *q = out;
+        *q = sg_dsp_finish_full(y0, oo);
+        q += stride;
+        *q = sg_dsp_finish_full(y1, oo);
+        q += stride;
+        *q = sg_dsp_finish_full(y2, oo);
+        q += stride;
+        *q = sg_dsp_finish_full(y3, oo);
+    }
+}
+#endif
+
 /* Four pixels (m of them real, 1..4), interleaved tables at tab: out0[j * stride + r] for
  * pixel j < m. sums[4 * rows]. */
 static inline void sg_nm4_rows_4(const sg_nm4_s8 *wp, const uint8_t *tab, const int32_t *bias,
@@ -524,8 +556,11 @@ static inline void sg_nm4_rows_4(const sg_nm4_s8 *wp, const uint8_t *tab, const 
     const int32_t rows = wl.rows;
     int8_t *out2 = out0 + (m > 2 ? 2 : m - 1) * stride;
 #if SG_HAS_DSP
-    /* Lane pairs (0, 1) and (2, 3) by the dense kernels' output stage: one requantizing all
-     * four lanes per channel ran out of registers for its four output pointers. */
+    if (m == 4 && sg_dsp_full_range(sg_dsp_out_stage_of(rq))) {
+        sg_nm4_requant_4(sums, rq, rows, out0, stride);
+        return;
+    }
+    /* Lane pairs (0, 1) and (2, 3) by the dense kernels' output stage. */
     sg_dsp_requant_pairs(sums, rq, rows, out0, m > 1 ? stride : 0);
     sg_dsp_requant_pairs(sums + 2 * rows, rq, rows, out2, m > 3 ? stride : 0);
 #else
