@@ -459,10 +459,9 @@ static inline void sg_nm4_walk_4(const sg_nm4_s8 *w, const uint8_t *tab, const i
     const sg_nm4_walk k = sg_nm4_walk_of(w, 16);
     const uint8_t *o = w->offset;
     const int8_t *v = w->values;
-    const int32_t half = 2 * w->rows;
     const int32_t row_blocks = SG_NM4_BLOCK * k.blocks;
     int32_t *s = sums;
-    int32_t *const s_end = sums + half;
+    int32_t *const s_end = sums + 4 * w->rows;
     /* Pointers for the row loop and the block loop: counters let GCC keep copies of o and v
      * and spill them around every row. */
     do {
@@ -492,41 +491,48 @@ static inline void sg_nm4_walk_4(const sg_nm4_s8 *w, const uint8_t *tab, const i
         }
         s[0] = acc.a0;
         s[1] = acc.a1;
-        s[half] = acc.a2;
-        s[half + 1] = acc.a3;
-        s += 2;
+        s[2] = acc.a2;
+        s[3] = acc.a3;
+        s += 4;
     } while (s != s_end);
 }
 
 #if SG_HAS_DSP
-/* The output stage of four whole pixels out + k * stride (sg_nm4_walk_4's sums), full int8
- * range: each channel's multiplier, shift and rounding constant computed once for four
- * outputs (sg_dsp_requant_pairs shares them between two). A function of its own, as that one,
- * so that its loop gets the registers to itself; the lanes go out through one moving
- * pointer. */
+/* The output stage of four whole pixels out + k * stride (sg_nm4_walk_4's sums, the four
+ * lanes of a channel adjacent): each channel's multiplier, shift and rounding constant serve
+ * four outputs (sg_dsp_requant_pairs shares them between two), and the lanes are done one
+ * after the other, so the loop keeps its pointers in registers. full: the fused activation is
+ * all of int8 (a constant at each call). A function of its own, as sg_dsp_requant_pairs. */
+static inline void sg_nm4_requant_lanes(const int32_t *s, const sg_requant *rq, int32_t rows,
+                                        int8_t *out, int32_t stride, int full)
+{
+    const sg_dsp_out_stage st = sg_dsp_out_stage_of(rq);
+    const int32_t *mult = rq->mult;
+    const int32_t *shift = rq->shift;
+    int8_t *const end = out + rows;
+    for (; out != end; ++out, ++mult, ++shift, s += 4) {
+        const int32_t mu = *mult;
+        const int32_t sh = *shift;
+        int8_t *q = out;
+        for (int32_t j = 0; j < 4; ++j, q += stride) {
+            /* sg_dsp_scale; the shift test is the same for the four lanes. */
+            const int32_t y = sh < 0 ? sg_dsp_scale_down(s[j], mu, sg_dsp_scale_k(sh), -sh - 1)
+                                     : sg_mulh_q31_round(sg_wrap_s32((uint32_t)s[j] << sh), mu);
+            *q = full ? sg_dsp_finish_full(y, st.out_offset) : sg_dsp_finish(y, st);
+        }
+    }
+}
+
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
 static void sg_nm4_requant_4(const int32_t *s, const sg_requant *rq, int32_t rows, int8_t *out,
                              int32_t stride)
 {
-    const int32_t half = 2 * rows;
-    const int32_t *mult = rq->mult;
-    const int32_t *shift = rq->shift;
-    const int32_t oo = rq->out_offset;
-    int8_t *const end = out + rows;
-    for (; out != end; ++out, ++mult, ++shift, s += 2) {
-        int32_t y0, y1, y2, y3;
-        sg_dsp_scale_pair(s, *mult, *shift, &y0, &y1);
-        sg_dsp_scale_pair(s + half, *mult, *shift, &y2, &y3);
-        int8_t *q = out;
-        *q = sg_dsp_finish_full(y0, oo);
-        q += stride;
-        *q = sg_dsp_finish_full(y1, oo);
-        q += stride;
-        *q = sg_dsp_finish_full(y2, oo);
-        q += stride;
-        *q = sg_dsp_finish_full(y3, oo);
+    if (sg_dsp_full_range(sg_dsp_out_stage_of(rq))) {
+        sg_nm4_requant_lanes(s, rq, rows, out, stride, 1);
+    } else {
+        sg_nm4_requant_lanes(s, rq, rows, out, stride, 0);
     }
 }
 #endif
@@ -542,7 +548,7 @@ static inline void sg_nm4_rows_4(const sg_nm4_s8 *wp, const uint8_t *tab, const 
     const int32_t *b = bias;
     if (b == NULL) {
         /* Zeros in the last quarter of sums, sums[3 rows + r] = b[r]: the walk's row r writes
-         * sums[2 rows + 2r + 1] at most, below every b[r'] of a later row r' > r. */
+         * sums[4r + 3] at most, below every b[r'] of a later row r' > r. */
         int32_t *z = sums + 3 * wl.rows;
         memset(z, 0, (size_t)wl.rows * sizeof *z);
         b = z;
@@ -552,27 +558,18 @@ static inline void sg_nm4_rows_4(const sg_nm4_s8 *wp, const uint8_t *tab, const 
     } else {
         sg_nm4_walk_4(&wl, tab, b, sums, 1);
     }
-    /* Lanes past m repeat pixel m - 1: their outputs are written there again, equal. */
-    const int32_t rows = wl.rows;
-    int8_t *out2 = out0 + (m > 2 ? 2 : m - 1) * stride;
 #if SG_HAS_DSP
-    if (m == 4 && sg_dsp_full_range(sg_dsp_out_stage_of(rq))) {
-        sg_nm4_requant_4(sums, rq, rows, out0, stride);
+    if (m == 4) {
+        sg_nm4_requant_4(sums, rq, wl.rows, out0, stride);
         return;
     }
-    /* Lane pairs (0, 1) and (2, 3) by the dense kernels' output stage. */
-    sg_dsp_requant_pairs(sums, rq, rows, out0, m > 1 ? stride : 0);
-    sg_dsp_requant_pairs(sums + 2 * rows, rq, rows, out2, m > 3 ? stride : 0);
-#else
-    int8_t *out1 = out0 + (m > 1 ? 1 : 0) * stride;
-    int8_t *out3 = out0 + (m > 3 ? 3 : m - 1) * stride;
-    for (int32_t r = 0; r < rows; ++r) {
-        out0[r] = sg_sparse_out(sums[2 * r], rq, r);
-        out1[r] = sg_sparse_out(sums[2 * r + 1], rq, r);
-        out2[r] = sg_sparse_out(sums[2 * rows + 2 * r], rq, r);
-        out3[r] = sg_sparse_out(sums[2 * rows + 2 * r + 1], rq, r);
-    }
 #endif
+    /* The last pixels of a layer (and the portable path): lane k < m to out0 + k * stride. */
+    for (int32_t r = 0; r < wl.rows; ++r) {
+        for (int32_t j = 0; j < m; ++j) {
+            out0[j * stride + r] = sg_sparse_out(sums[4 * r + j], rq, r);
+        }
+    }
 }
 
 #endif /* SG_SPARSE_NM4_H */
