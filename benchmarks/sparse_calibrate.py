@@ -50,6 +50,7 @@ PW_SHAPES = [Shape("pw", "conv2d", h, w, cin, cout, 1, 0)
 CONV_SHAPES: list = [Shape("conv", "conv2d", h, w, cin, cout, 3, 1)
                      for h, w, cin, cout in ((8, 8, 16, 16), (6, 5, 8, 32), (4, 4, 32, 8))]
 DENSITIES = {"dense": (1.0,), "unstructured": (0.05, 0.2, 0.5), "bsr1x4": (0.05, 0.2, 0.5),
+             "shared": (0.05, 0.2, 0.5),
              "nm2:4": (0.5,), "nm1:4": (0.25,)}
 
 
@@ -165,11 +166,12 @@ def fit(points: list[dict]) -> tuple[dict, dict]:
     for key in sorted({p["key"] for p in points}):
         ps = [p for p in points if p["key"] == key]
         # Relative error is what matters (layers differ by 100x): weight rows by 1 / cycles.
-        # per_col (the im2col copy) and per_win (window rows gathered) only where there is
-        # an im2col: general conv.
+        # per_col: the im2col copy of general conv, the per-call tables of N:4 and shared
+        # (0 where nothing scales with the columns); per_win (window rows gathered) only
+        # where there is an im2col: general conv.
         conv = key.startswith("conv")
-        a = np.array([[1.0, p["passes"] * p["rows"], p["passes"] * p["units"]]
-                      + ([p["passes"] * p["cols"], p["pixels"] * p["kh"]] if conv else [0.0])
+        a = np.array([[1.0, p["passes"] * p["rows"], p["passes"] * p["units"],
+                       p["passes"] * p["cols"]] + ([p["pixels"] * p["kh"]] if conv else [])
                       for p in ps])
         b = np.array([float(p["cycles"]) for p in ps])
         wgt = 1.0 / b

@@ -4,12 +4,13 @@
     python3 benchmarks/sparse_sweep.py --core m4 --layer fc640 --no-plot
 
 Layers (issue #7): FC 640->128, pointwise 1x1 64->64 on 25x5, and conv 3x3 16->16 on 32x32 (the
-sparse convs run through im2col). Densities 100/50/30/20/10/5 % for unstructured and bsr1x4; N:4 runs at its own density (2:4 at 50 %, 1:4 at 25 %). Each
-point is one kernel call profiled in Unicorn (compiler/slimgen/profile/sparsebench.py): exact
-instructions, estimated cycles (zero-wait-state memory, see docs/profile.md), the weight bytes
-as stored, and a bit-exact check of the output against the reference. Writes
-docs/sparse_sweep.json and docs/sparse_speedup.png (speedup against density per format, one
-panel per layer and core) and prints the break-even density per format and core.
+sparse convs run through im2col). Densities 100/50/30/20/10/5 % for unstructured, bsr1x4 and
+shared; N:4 runs at its own density (2:4 at 50 %, 1:4 at 25 %). Each point is one kernel call
+profiled in Unicorn (compiler/slimgen/profile/sparsebench.py): exact instructions, estimated
+cycles (zero-wait-state memory, see docs/profile.md), the weight bytes as stored, and a
+bit-exact check of the output against the reference. Writes docs/sparse_sweep.json and
+docs/sparse_speedup.png (speedup against density per format, one panel per layer and core) and
+prints the break-even density per format and core.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from slimgen.profile.sparsebench import (  # noqa: E402
 )
 
 DENSITIES = (1.0, 0.5, 0.3, 0.2, 0.1, 0.05)
-SWEPT = ("unstructured", "bsr1x4")
+SWEPT = ("unstructured", "bsr1x4", "shared")
 NM = {"nm2:4": 0.5, "nm1:4": 0.25}
 LAYERS = ("fc640", "pw1x1", "conv3x3")
 
@@ -87,10 +88,11 @@ def plot(rows: list[dict], path: Path) -> None:
         for j, core in enumerate(cores):
             ax = axes[i][j]
             sel = [r for r in rows if r["core"] == core and r["layer"] == layer]
-            for fmt, style in (("unstructured", "o-"), ("bsr1x4", "s-")):
+            for fmt, style in (("unstructured", "o-"), ("bsr1x4", "s-"), ("shared", "d-")):
                 pts = sorted((r["density"] * 100, r["speedup"]) for r in sel
                              if r["format"] == fmt)
-                ax.plot(*zip(*pts), style, label=fmt)
+                if pts:
+                    ax.plot(*zip(*pts), style, label=fmt)
             for fmt, marker in (("nm2:4", "^"), ("nm1:4", "v")):
                 pts = [(r["density"] * 100, r["speedup"]) for r in sel if r["format"] == fmt]
                 if pts:
