@@ -93,7 +93,7 @@ def _layer_input(gm: fx.GraphModule, lyr: Layer, x: torch.Tensor) -> torch.Tenso
 
 
 def _conv_geometry(lyr: Layer) -> tuple[Any, Any, Any, int]:
-    a = list(lyr.node.args) + [None] * 7
+    a: list[Any] = list(lyr.node.args) + [None] * 7
     stride, padding, dilation = (a[3] or 1), (a[4] or 0), (a[5] or 1)
     groups = int(a[6] or 1)
     return stride, padding, dilation, groups
@@ -135,18 +135,15 @@ class Moments:
 def moments(gm: fx.GraphModule, dense: fx.GraphModule | None, lyr: Layer,
             batches: Sequence[torch.Tensor], centred: bool) -> Moments:
     """``dense`` None: the layer's inputs are the dense ones (nothing before it is pruned)."""
-    spp = spd = sp = sd = None
+    sums: list[torch.Tensor] = []  # X X^T, X X_d^T, sum X, sum X_d
     count = 0
     for x in batches:
         xp = _columns(lyr, _layer_input(gm, lyr, x)).double()
         xd = xp if dense is None else _columns(lyr, _layer_input(dense, lyr, x)).double()
-        parts = (xp.transpose(1, 2) @ xp, xp.transpose(1, 2) @ xd, xp.sum(1), xd.sum(1))
-        if spp is None:
-            spp, spd, sp, sd = parts
-        else:
-            spp, spd, sp, sd = (u + v for u, v in zip((spp, spd, sp, sd), parts))
+        parts = [xp.transpose(1, 2) @ xp, xp.transpose(1, 2) @ xd, xp.sum(1), xd.sum(1)]
+        sums = [u + v for u, v in zip(sums, parts)] if sums else parts
         count += xp.shape[1]
-    assert spp is not None and spd is not None and sp is not None and sd is not None
+    spp, spd, sp, sd = sums
     p = _slim_order(lyr)
     n = max(1, count)
     mp, md = sp[:, p] / n, sd[:, p] / n
@@ -183,7 +180,7 @@ def bn_after(gm: fx.GraphModule, lyr: Layer) -> tuple[torch.Tensor, torch.Tensor
         return a
 
     gamma, mean, var = val(n.args[1]), val(n.args[3]), val(n.args[4])
-    eps = n.args[7] if kind == "batch_norm" else n.args[6]
+    eps: Any = n.args[7] if kind == "batch_norm" else n.args[6]
     if not isinstance(var, torch.Tensor) or not isinstance(mean, torch.Tensor):
         return out, None
     s = 1.0 / torch.sqrt(var.detach().double() + float(eps))

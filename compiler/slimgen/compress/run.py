@@ -20,9 +20,8 @@ from torch import fx
 
 from ..errors import InputError
 from . import channel as ch
-from . import obs
+from . import obs, share
 from . import qat as qatmod
-from . import share
 from .data import Data, check_against_model, load_data
 from .distill import Teachers
 from .model import export, load_working, prunable_layers
