@@ -266,6 +266,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--stages", type=int, default=1,
                     help="prune in this many steps (cubic schedule), fine-tuning between them")
+    ap.add_argument("--final-epochs", type=int, default=0,
+                    help="with --stages: epochs after the last pruning (of --epochs in all)")
     ap.add_argument("--steps", type=int, default=100, help="batches per epoch")
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -291,7 +293,7 @@ def run(a: argparse.Namespace, command: str) -> dict:
     tag = f"ad_{a.pattern}_{a.alloc.replace(',', '-')}_{a.init}_e{a.epochs}x{a.steps}_s{a.seed}"
     tag += (f"_sw{a.score_weight:g}{'c' if a.score_centred else ''}" if a.score_weight else "") + (
         f"_{a.aug}" if a.aug != "full" else "") + (f"_lr{a.lr:g}" if a.lr != 1e-3 else "") + (
-        f"_st{a.stages}" if a.stages > 1 else "") + (f"_d{a.damp:g}" if a.damp != 1e-6 else "")
+        f"_st{a.stages}" if a.stages > 1 else "") + (f"_f{a.final_epochs}" if a.final_epochs else "") + (f"_d{a.damp:g}" if a.damp != 1e-6 else "")
     split = cm.make_split("ad", cm.DATA, a.work, 0)
     s = np.load(split)
     teacher = fold(weights.ad(cm.DATA))
@@ -314,7 +316,12 @@ def run(a: argparse.Namespace, command: str) -> dict:
         print(f"stage {k}: {frac:.2f} of the target sparsity, fine-tune-half AUC "
               f"{auc_on(student, s['x_ft'], s['y_ft']):.4f} (dense "
               f"{auc_on(teacher, s['x_ft'], s['y_ft']):.4f}, {time.time() - t0:.0f} s)", flush=True)
-        epochs = a.epochs // a.stages + (a.epochs % a.stages if k == a.stages else 0)
+        if a.final_epochs and a.stages > 1:  # --final-epochs for the last stage, the rest spread
+            rest = a.epochs - a.final_epochs
+            epochs = a.final_epochs if k == a.stages else rest // (a.stages - 1) + (
+                rest % (a.stages - 1) if k == a.stages - 1 else 0)
+        else:
+            epochs = a.epochs // a.stages + (a.epochs % a.stages if k == a.stages else 0)
         if epochs:
             student.train()
             log += finetune(student, teacher, masks, views, epochs, a.steps, a.lr, a.batch,

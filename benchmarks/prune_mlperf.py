@@ -6,12 +6,13 @@ Makes, with the function-matching protocol of benchmarks/compress_mlperf.py (fin
 the provided samples, heavily augmented, dense model as the teacher; scored on the untouched
 held-out half, float and slimgen int8):
 
-- the AD auto-encoder at 85 % sparsity (target: AUC >= 0.85), unstructured;
+- the AD auto-encoder at >= 85 % sparsity (target: AUC >= 0.85), 1x4 blocks, by
+  benchmarks/prune_ad.py (OBS reconstruction in stages + function matching; its own output
+  names, ``ad_block_tail_obs_...pt2``, and the M4 est. cycles dense vs ``--sparse auto``);
 - the KWS DS-CNN at 60 % sparsity (target: accuracy >= 90 %), unstructured: one-shot OBS
   (compress/obs.py, global allocation), then 30 epochs of function matching with the mask fixed.
 
-The outputs (``ad_unstructured0.85_e400_s0.pt2``,
-``kws_unstructured0.6_e30_s0_global_lr0.0001_fbn_obs1024.pt2``, the dense
+The outputs (``kws_unstructured0.6_e30_s0_global_lr0.0001_fbn_obs1024.pt2``, the dense
 ``ad_dense.pt2`` / ``kws_dense.pt2`` and the ``*_int8.calib.npz`` calibration sets used for int8) are
 in --work; build them with ``slimgen build MODEL.pt2 --calib MODEL_int8.calib.npz -o OUT``.
 """
