@@ -49,7 +49,8 @@ def working(model: nn.Module, x: torch.Tensor, pattern: str):
 
 @pytest.mark.parametrize("pattern,sparsity", [("unstructured", 0.6), ("block", 0.5),
                                               ("2:4", 0.5)])
-def test_obs_reconstructs_a_linear_better_than_magnitude(pattern, sparsity):
+@pytest.mark.parametrize("max_exact", [1024, 16])  # 16: the SparseGPT path for d = 32
+def test_obs_reconstructs_a_linear_better_than_magnitude(pattern, sparsity, max_exact):
     torch.manual_seed(0)
     lin = nn.Sequential(nn.Linear(32, 24))
     x = correlated(512, (32,))
@@ -58,13 +59,22 @@ def test_obs_reconstructs_a_linear_better_than_magnitude(pattern, sparsity):
     for method in ("magnitude", "obs"):
         gm, layers = working(lin, x, pattern)
         if method == "obs":
-            obs.prune(gm, layers, parse_pattern(pattern), sparsity, [x[:256], x[256:]])
+            _, st = obs.prune(gm, layers, parse_pattern(pattern), sparsity, [x[:256], x[256:]],
+                              max_exact=max_exact)
+            assert st[0].method == ("obc" if max_exact > 32 else "sparsegpt")
+            rows = layers[0].weight.detach()
+            if pattern == "block":
+                nz = (rows != 0).reshape(24, -1, 4).sum(2)
+                assert ((nz == 0) | (nz == 4)).all()
+            if pattern == "2:4":
+                assert ((rows != 0).reshape(24, -1, 4).sum(2) == 2).all()
         else:
             apply_masks(layers, compute_masks(layers, parse_pattern(pattern), sparsity))
         assert int((layers[0].weight == 0).sum()) == round(sparsity * 32 * 24)
         with torch.no_grad():
             errs[method] = float(((gm(x) - y) ** 2).mean())
-    assert errs["obs"] < 0.5 * errs["magnitude"], errs
+    # exact OBS measured 0.25-0.31x magnitude's error, the one-pass SparseGPT path 0.46-0.83x
+    assert errs["obs"] < (0.5 if max_exact > 32 else 0.9) * errs["magnitude"], errs
 
 
 def _slim_rows(lyr) -> torch.Tensor:

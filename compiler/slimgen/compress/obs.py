@@ -27,8 +27,8 @@ built from the conv's own inputs, and the BatchNorm that follows only rescales e
 
 Exact per-row OBC costs O(rows * d^3) for reduction length d; layers with d above ``max_exact``
 (default 1024) use the SparseGPT approximation (Frantar & Alistarh 2023): one pass over the
-columns in blocks of 128, the mask of each block chosen from ``w^2 / [H^-1]_qq`` (Cholesky form of
-H^-1), later columns corrected by the OBS update; there the sparsity is the same in every row.
+columns in blocks of 128, the mask of each block chosen over all rows from ``w^2 / [H^-1]_qq``
+(Cholesky form of H^-1), later columns corrected by the OBS update.
 """
 
 from __future__ import annotations
@@ -358,20 +358,21 @@ def sparsegpt_layer(w: torch.Tensor, hd: torch.Tensor, pattern: Pattern, sparsit
         w1, hi = w[:, i:j].clone(), hinv[i:j, i:j]
         err = torch.zeros_like(w1)
         dg = torch.diagonal(hi)
-        if pattern.kind == "n:m":
-            m = pattern.m
-            sc = (w1 * w1 / dg ** 2).reshape(r, -1, m)
-            idx = torch.argsort(sc, dim=2, stable=True)[..., : m - pattern.n]
-            k1 = torch.ones_like(sc, dtype=torch.bool).scatter_(2, idx, False).reshape(r, -1)
-        else:
+        if pattern.kind == "n:m":  # chosen per group when the pass reaches it (see below)
+            k1 = torch.ones_like(w1, dtype=torch.bool)
+        else:  # this block's share of the layer's exact total, over all rows (as SparseGPT)
             sc = (w1 * w1 / dg ** 2).reshape(r, -1, size).sum(2)
-            drop = round(sparsity * sc.shape[1])
-            k1 = torch.ones_like(sc, dtype=torch.bool)
-            if drop:
-                idx = torch.argsort(sc, dim=1, stable=True)[:, :drop]
-                k1.scatter_(1, idx, False)
-            k1 = k1.repeat_interleave(size, dim=1)
+            total = sparsity * r * (d // size)
+            drop = round(total * j / d) - round(total * i / d)
+            k1 = torch.ones(sc.numel(), dtype=torch.bool)
+            k1[torch.argsort(sc.reshape(-1), stable=True)[:drop]] = False
+            k1 = k1.reshape(sc.shape).repeat_interleave(size, dim=1)
         for c in range(j - i):
+            if pattern.kind == "n:m" and c % pattern.m == 0:  # from the updated weights
+                g = slice(c, c + pattern.m)
+                sc = w1[:, g] ** 2 / dg[g] ** 2
+                idx = torch.argsort(sc, dim=1, stable=True)[:, : pattern.m - pattern.n]
+                k1[:, g] = torch.ones_like(sc, dtype=torch.bool).scatter_(1, idx, False)
             q = torch.where(k1[:, c], w1[:, c], torch.zeros_like(w1[:, c]))
             e = (w1[:, c] - q) / hi[c, c]
             w1[:, c:] -= e[:, None] * hi[c, c:][None, :]
