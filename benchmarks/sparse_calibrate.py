@@ -3,12 +3,13 @@
     python3 benchmarks/sparse_calibrate.py                 # m4, m7, m33 -> lower/sparse_costs.json
     python3 benchmarks/sparse_calibrate.py --core m4 --dry-run
 
-For each core, the dense and every sparse fc / 1x1 kernel runs on a few layer shapes and
-densities (compiler/slimgen/profile/sparsebench.py: Unicorn instruction counts, cycle estimates,
-bit-exact outputs), and a non-negative least-squares fit gives, per (family, format), the
-coefficients of ``cycles = fixed + passes * (per_row * rows + per_unit * units + per_col *
-cols)``. The table is
-written with the worst relative error of the fit on its own points, so a reader can judge it.
+For each core, the dense and every sparse fc / 1x1 / conv kernel runs on a few layer shapes
+and densities, quantized as models are (per-channel multipliers, fused ReLU), profiled by
+compiler/slimgen/profile/sparsebench.py (Unicorn instruction counts, cycle estimates, bit-exact
+outputs); a non-negative least-squares fit gives, per (family, format), the coefficients of
+``cycles = fixed + passes * (per_row * rows + per_unit * units + per_col * cols) + per_win *
+pixels * kernel_h`` (lower/cost.py). The table is written with the worst relative error of the
+fit on its own points, so a reader can judge it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -110,6 +111,30 @@ def conv_case(s: ConvShape, fmt: str, density: float, seed: int) -> Case:
     return Case(Shape(s.name, "conv2d", s.h, s.w, s.cin, s.cout, s.kh, 0), g, x, expected)
 
 
+def with_relu_per_channel(case: Case, seed: int) -> Case:
+    """The layer as models quantize it: per-channel multipliers and shifts (kernelbench's fc is
+    per-tensor, CMSIS-NN's setup) and a fused ReLU (act_min = the output zero point), so the
+    output stage takes its clamped path and its shifts change from row to row."""
+    node = case.graph.nodes[0]
+    rq = node.attrs.rq
+    rows = len(rq.mult)
+    rng = np.random.default_rng(seed + 1000)
+    relu = ref.requant.Requant(rng.integers(1 << 30, 1 << 31, rows).astype(np.int64),
+                               -rng.integers(7, 10, rows), rq.in_offset, rq.out_offset,
+                               rq.out_offset, 127)
+    node.attrs = replace(node.attrs, rq=relu)
+    w = node.inputs[1].data
+    bias = node.inputs[2].data
+    if node.op == "fc":
+        case.expected = ref.fc.fc(case.x[None], w, bias, relu)[0]
+    else:
+        a = node.attrs
+        case.expected = ref.conv.conv2d(case.x[None], w, bias, relu, stride=a.stride,
+                                        pad=(a.pad[0], a.pad[1]), dilation=a.dilation,
+                                        out_hw=node.outputs[0].shape[:2])[0]
+    return case
+
+
 def measure(core_name: str, families: tuple[str, ...] = ("fc", "pw", "conv")) -> list[dict]:
     core = get_core(core_name)
     points = []
@@ -125,6 +150,7 @@ def measure(core_name: str, families: tuple[str, ...] = ("fc", "pw", "conv")) ->
                     else:
                         case = pruned_case(shape, fmt, d, seed=len(points))
                         pixels = shape.h * shape.w
+                    case = with_relu_per_channel(case, len(points))
                     r = run_sparse(case, fmt, core)
                     if not r.bit_exact:
                         raise SystemExit(f"{core_name} {shape} {fmt}: output not bit-exact")
