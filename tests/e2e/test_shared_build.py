@@ -11,11 +11,11 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from torch import nn
-
 from slimgen import api
 from slimgen.firmware.build import build_firmware
 from slimgen.firmware.qemu import run_on_board
+from torch import nn
+
 from tests.firmware.fwhelpers import needs_qemu
 from tests.pipeline import build_model, random_inputs
 
