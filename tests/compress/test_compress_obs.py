@@ -19,14 +19,14 @@ from torch import nn
 
 
 class ConvDwFc(nn.Module):
-    """conv 3x3 (+BN) -> depthwise 3x3 -> linear after flatten (NCHW -> NHWC columns)."""
+    """conv 3x3 (+BN) -> depthwise 3x3 -> linear after flatten (NCHW -> NHWC columns), 2x2 maps."""
 
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv2d(4, 16, 3, padding=1)
         self.bn = nn.BatchNorm2d(16)
         self.dw = nn.Conv2d(16, 16, 3, padding=1, groups=16)
-        self.fc = nn.Linear(16 * 4 * 4, 12)
+        self.fc = nn.Linear(16 * 2 * 2, 12)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = torch.relu(self.dw(torch.relu(self.bn(self.conv(x)))))
@@ -81,7 +81,7 @@ def _slim_rows(lyr) -> torch.Tensor:
     w = lyr.weight.detach()
     if w.dim() == 4:
         return w.permute(0, 2, 3, 1).reshape(w.shape[0], -1)
-    return w.reshape(12, 16, 16).permute(0, 2, 1).reshape(12, -1)  # NHWC columns
+    return w.reshape(12, 16, 4).permute(0, 2, 1).reshape(12, -1)  # NHWC columns
 
 
 @pytest.mark.parametrize("pattern,sparsity,scope", [
@@ -90,7 +90,7 @@ def _slim_rows(lyr) -> torch.Tensor:
     ("2:4", 0.5, "layer")])
 def test_obs_masks_have_the_pattern_and_the_exact_sparsity(pattern, sparsity, scope):
     torch.manual_seed(1)
-    x = correlated(96, (4, 4, 4))
+    x = correlated(96, (4, 2, 2))
     gm, layers = working(ConvDwFc(), x, pattern)
     masks, stats = obs.prune(gm, layers, parse_pattern(pattern), sparsity, [x], scope)
     total = zeros = 0
@@ -124,14 +124,15 @@ def test_obs_from_the_command_line(digits_cnn, digits_npz, tmp_path: Path):
     r = CliRunner().invoke(main, ["compress", str(digits_cnn), "--data", str(digits_npz), "-o",
                                   str(out), "--prune-method", "obs", "--sparsity", "0.6",
                                   "--epochs", "1", "--obs-samples", "256", "--obs-steps", "2",
-                                  "-q"])
+                                  "--exclude", "classifier", "-q"])  # its 512-long rows: slow
     assert r.exit_code == 0, r.output
     rep = json.loads((tmp_path / "obs.report.json").read_text())
     base, pruned = rep["stages"][0], rep["stages"][1]
     assert pruned["stage"] == "pruned unstructured 0.6"
-    assert [st["name"] for st in pruned["obs"]] == [lyr["name"] for lyr in rep["layers"]]
+    convs = [lyr for lyr in rep["layers"] if lyr["name"] != "classifier"]
+    assert [st["name"] for st in pruned["obs"]] == [lyr["name"] for lyr in convs]
     assert all(lyr["nonzero"] == lyr["params"] - round(0.6 * lyr["params"])
-               for lyr in rep["layers"]), rep["layers"]
+               for lyr in convs), rep["layers"]
     # the one-shot reconstruction plus one epoch keeps the trained digits CNN close to dense
     assert pruned["int8"]["accuracy"] > base["int8"]["accuracy"] - 0.05
 
