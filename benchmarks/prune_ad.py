@@ -278,6 +278,8 @@ def parser() -> argparse.ArgumentParser:
                     help="penalize the per-window score difference minus its batch mean")
     ap.add_argument("--aug", choices=["full", "light"], default="full",
                     help="light: windows with gain and noise only (no shift, no mixup)")
+    ap.add_argument("--sensitivity", metavar="S1,S2",
+                    help="only print each layer's one-shot error pruned alone at these sparsities")
     ap.add_argument("--profile", action="store_true", help="also M4 cycles, dense vs --sparse auto")
     return ap
 
@@ -354,10 +356,31 @@ def run(a: argparse.Namespace, command: str) -> dict:
     return res
 
 
+def sensitivity(a: argparse.Namespace) -> None:
+    """One-shot error of each prunable layer pruned alone (the others dense): MSE to the dense
+    reconstruction on the clean fine-tune windows, and the fine-tune half's AUC."""
+    s = np.load(cm.make_split("ad", cm.DATA, a.work, 0))
+    teacher = fold(weights.ad(cm.DATA))
+    x = torch.from_numpy(np.concatenate([md.ad_windows(c) for c in s["x_ft"]]))
+    for li in (0, 1, 2, 3, 6, 7, 8, 9):
+        for v in (float(t) for t in a.sensitivity.split(",")):
+            student = fold(weights.ad(cm.DATA))
+            reconstruct(student, teacher, x, [v if i == li else 0.0 for i in range(10)],
+                        a.pattern, a.init, a.damp)
+            with torch.no_grad():
+                mse = float(((student(x) - teacher(x)) ** 2).mean())
+            print(f"L{li} {100 * v:.0f} %: MSE {mse:.3f} dB^2, fine-tune-half AUC "
+                  f"{auc_on(student, s['x_ft'], s['y_ft']):.4f}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     torch.set_num_threads(1)
-    run(parser().parse_args(argv), "python3 benchmarks/prune_ad.py " + " ".join(argv))
+    a = parser().parse_args(argv)
+    if a.sensitivity:
+        sensitivity(a)
+        return 0
+    run(a, "python3 benchmarks/prune_ad.py " + " ".join(argv))
     return 0
 
 

@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import compress_mlperf
 import prune_ad
 
-AD = ["--pattern", "block", "--alloc", "tail", "--stages", "4", "--epochs", "60"]  # prune_ad.py
+AD = ["--pattern", "block", "--alloc", "tail", "--epochs", "150", "--score-weight", "1",
+      "--score-centred"]  # prune_ad.py options (the best block run; docs/compress.md)
 RUNS = {  # part: compress_mlperf.py options (the best configuration measured; docs/compress.md)
     "kws": ["--sparsity", "0.6", "--pattern", "unstructured", "--prune-method", "obs", "--scope",
             "global", "--epochs", "30", "--lr", "1e-4", "--freeze-bn"],
