@@ -103,8 +103,10 @@ static inline void sg_sparse_requant_rows(const int32_t *acc, const sg_requant *
         }
         return;
     }
+    /* With a fused activation the clamp bounds take the registers the cache would need
+     * (GCC spilled them): the rounding constant is rebuilt per output instead. */
     for (int32_t i = 0; i < n; ++i) {
-        out[i] = sg_dsp_finish(sg_scale_cached(acc[i], mult[i], shift[i], &c), st);
+        out[i] = sg_dsp_finish(sg_dsp_scale(acc[i], mult[i], shift[i]), st);
     }
 #else
     for (int32_t i = 0; i < n; ++i) {
