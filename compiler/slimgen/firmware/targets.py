@@ -84,4 +84,6 @@ def cpu_flags(target: Target, fpu: str) -> list[str]:
         flags.append("-mfloat-abi=soft")
     else:
         flags += [f"-mfpu={fpu}", "-mfloat-abi=hard"]
+    if target.name == "cortex-m7":
+        flags.append("-DSG_TUNE_CORTEX_M7")  # kernels' Cortex-M7 schedules (sg_sparse_nm4.h)
     return flags

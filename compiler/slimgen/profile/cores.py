@@ -38,8 +38,8 @@ CORES: dict[str, Core] = {
              ("-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"), None),
         Core("m4", "cortex-m4", "UC_CPU_ARM_CORTEX_M4",
              ("-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"), None),
-        Core("m7", "cortex-m7", "UC_CPU_ARM_CORTEX_M7", ("-mcpu=cortex-m7", "-mthumb"),
-             "cortex-m7"),
+        Core("m7", "cortex-m7", "UC_CPU_ARM_CORTEX_M7",
+             ("-mcpu=cortex-m7", "-mthumb", "-DSG_TUNE_CORTEX_M7"), "cortex-m7"),
         Core("m33", "cortex-m33", "UC_CPU_ARM_CORTEX_M33", ("-mcpu=cortex-m33", "-mthumb"),
              None),
         # GCC defines __ARM_FEATURE_MVE only with a hard or softfp float ABI; the reference's

@@ -387,6 +387,81 @@ static inline void sg_nm4_last_4(const uint8_t *t, uint32_t oa, const int8_t *v,
 }
 #endif
 
+/* SG_NM4_ASM_M7: the walk's blocks in a hand schedule for the Cortex-M7, which the build
+ * selects with -DSG_TUNE_CORTEX_M7 (firmware/targets.py cpu_flags, profile/cores.py). The
+ * Cortex-M4 and M33 keep GCC's schedule of the C: their loads pipeline only back to back, and
+ * the hand schedule, in one asm statement that needs 14 registers, makes GCC spill the row
+ * loop around it (M4 est. cycles +6 % on the 2:4 pointwise layer). GCC only, optimizing (no
+ * frame pointer): clang keeps r7 for one and has 13 registers left. */
+#if SG_HAS_DSP && !SG_DSP_EMULATED && defined(SG_TUNE_CORTEX_M7) && defined(__GNUC__) &&       \
+    !defined(__clang__) && defined(__OPTIMIZE__)
+#define SG_NM4_ASM_M7 1
+#else
+#define SG_NM4_ASM_M7 0
+#endif
+
+#if SG_NM4_ASM_M7
+/* One block of 16 entries of four pixels, scheduled by hand for the dual-issue Cortex-M7: GCC
+ * issues each entry's index byte, address and table loads back to back before its SMLADs, a
+ * chain of about 7 cycles that the core does not hide. Here the next entry's index byte is
+ * loaded before this entry's table words and becomes an address while this entry's SMLADs run
+ * (the two address registers swap roles each entry; the fourth table word reuses the address
+ * register), and each entry loads and sign-extends the weights of the next one (the even
+ * entry's SXTB16 of the word, the odd one's SXTB16 ROR 8), so that every SXTB16 issues beside
+ * an SMLAD of the entry before. llvm-mca, 2:4 pointwise over 64 inputs (one block per row):
+ * 114 cycles per row's block with the row loop around it, against 135 for GCC's schedule of
+ * the C. */
+#define SG_NM4_ASM_ADDR(N) "add %[" #N "], %[t], %[" #N "], lsl #4\n\t"
+/* Entry with its address in A, weights in W: the next index byte NX into N, the next weights
+ * from byte NV of v into X (ROR: ", ror #8" or nothing). */
+#define SG_NM4_ASM_ENTRY(A, N, W, X, NX, NV, ROR)                                                \
+    "ldrb %[" #N "], [%[o], #" #NX "]\n\t"                                                        \
+    "ldr %[" #X "], [%[v], #" #NV "]\n\t"                                                         \
+    "ldr %[q0], [%[" #A "]]\n\t"                                                                  \
+    "ldr %[q1], [%[" #A "], #4]\n\t"                                                              \
+    "ldr %[q2], [%[" #A "], #8]\n\t"                                                              \
+    "ldr %[" #A "], [%[" #A "], #12]\n\t"                                                         \
+    "smlad %[a0], %[q0], %[" #W "], %[a0]\n\t" SG_NM4_ASM_ADDR(N)                                 \
+    "smlad %[a1], %[q1], %[" #W "], %[a1]\n\t"                                                    \
+    "sxtb16 %[" #X "], %[" #X "]" ROR "\n\t"                                                      \
+    "smlad %[a2], %[q2], %[" #W "], %[a2]\n\t"                                                    \
+    "smlad %[a3], %[" #A "], %[" #W "], %[a3]\n\t"
+#define SG_NM4_ASM_EVEN(NX, NV) SG_NM4_ASM_ENTRY(ra, rb, wa, wb, NX, NV, ", ror #8")
+#define SG_NM4_ASM_ODD(NX, NV) SG_NM4_ASM_ENTRY(rb, ra, wb, wa, NX, NV, "")
+
+static inline void sg_nm4_block_4(const uint8_t *t, const uint8_t *o, const int8_t *v,
+                                  sg_nm4_acc4 *acc)
+{
+    int32_t a0 = acc->a0, a1 = acc->a1, a2 = acc->a2, a3 = acc->a3;
+    uint32_t ra, rb, q0, q1, q2, wa, wb;
+    __asm__("ldrb %[ra], [%[o]]\n\t"
+            "ldr %[wa], [%[v]]\n\t" SG_NM4_ASM_ADDR(ra)
+            "sxtb16 %[wa], %[wa]\n\t"
+            SG_NM4_ASM_EVEN(1, 0) SG_NM4_ASM_ODD(2, 4) SG_NM4_ASM_EVEN(3, 4)
+            SG_NM4_ASM_ODD(4, 8) SG_NM4_ASM_EVEN(5, 8) SG_NM4_ASM_ODD(6, 12)
+            SG_NM4_ASM_EVEN(7, 12) SG_NM4_ASM_ODD(8, 16) SG_NM4_ASM_EVEN(9, 16)
+            SG_NM4_ASM_ODD(10, 20) SG_NM4_ASM_EVEN(11, 20) SG_NM4_ASM_ODD(12, 24)
+            SG_NM4_ASM_EVEN(13, 24) SG_NM4_ASM_ODD(14, 28) SG_NM4_ASM_EVEN(15, 28)
+            "ldr %[q0], [%[rb]]\n\t"
+            "ldr %[q1], [%[rb], #4]\n\t"
+            "ldr %[q2], [%[rb], #8]\n\t"
+            "ldr %[rb], [%[rb], #12]\n\t"
+            "smlad %[a0], %[q0], %[wb], %[a0]\n\t"
+            "smlad %[a1], %[q1], %[wb], %[a1]\n\t"
+            "smlad %[a2], %[q2], %[wb], %[a2]\n\t"
+            "smlad %[a3], %[rb], %[wb], %[a3]"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [ra] "=&r"(ra),
+              [rb] "=&r"(rb), [q0] "=&r"(q0), [q1] "=&r"(q1), [q2] "=&r"(q2), [wa] "=&r"(wa),
+              [wb] "=&r"(wb)
+            : [t] "r"(t), [o] "r"(o), [v] "r"(v)
+            : "memory");
+    acc->a0 = a0;
+    acc->a1 = a1;
+    acc->a2 = a2;
+    acc->a3 = a3;
+}
+#endif
+
 /* Per row: blocks of SG_NM4_BLOCK entries, then 0..15 more. */
 typedef struct {
     int32_t blocks, rest, bstride;
@@ -451,10 +526,16 @@ static inline void sg_nm4_rows_1(const sg_nm4_s8 *wp, const uint8_t *tab, const 
 
 /* The rows' sums of four pixels over the interleaved tables at tab, int8 weights
  * (sg_nm4_s8.values); rest: whether rows end with entries outside whole blocks (a constant
- * at each call, so the row loop of a layer without them has no tail tests). sums: lanes 0, 1
+ * at each call, so the row loop of a layer without them has no tail tests); blocks: whether
+ * rows hold whole blocks (a constant too). sums: lanes 0, 1
  * of row r at sums[2r], sums[2r + 1]; lanes 2, 3 at sums[2 rows + 2r] and the next. */
+#if SG_NM4_ASM_M7
+/* Inlined into each call, so that `rest` is a constant there (the asm block makes GCC's size
+ * estimate of the walk too large for it to inline by itself). */
+__attribute__((always_inline))
+#endif
 static inline void sg_nm4_walk_4(const sg_nm4_s8 *w, const uint8_t *tab, const int32_t *bias,
-                                 int32_t *sums, int rest)
+                                 int32_t *sums, int rest, int blocks)
 {
     const sg_nm4_walk k = sg_nm4_walk_of(w, 16);
     const uint8_t *o = w->offset;
@@ -469,10 +550,17 @@ static inline void sg_nm4_walk_4(const sg_nm4_s8 *w, const uint8_t *tab, const i
         sg_nm4_acc4 acc = {b0, b0, b0, b0};
         const uint8_t *t = tab;
         const uint8_t *const o_end = o + row_blocks;
+#if SG_NM4_ASM_M7
+        while (blocks && o != o_end) {
+            sg_nm4_block_4(t, o, v, &acc);
+#else
+        /* Not `blocks &&` here: GCC then shapes the M4's loop differently, and slower. */
+        (void)blocks;
         while (o != o_end) {
             for (int32_t j = 0; j < SG_NM4_BLOCK; j += 2) {
                 sg_nm4_two_4(t, o + j, v + 2 * j, &acc);
             }
+#endif
             o += 16;
             v += 32;
             t += k.bstride;
@@ -554,9 +642,15 @@ static inline void sg_nm4_rows_4(const sg_nm4_s8 *wp, const uint8_t *tab, const 
         b = z;
     }
     if (sg_nm4_walk_of(&wl, 16).rest == 0) {
-        sg_nm4_walk_4(&wl, tab, b, sums, 0);
+        sg_nm4_walk_4(&wl, tab, b, sums, 0, 1);
+#if SG_NM4_ASM_M7
+    } else if (sg_nm4_walk_of(&wl, 16).blocks == 0) {
+        /* Rows shorter than a block (1:4 over 64 inputs): a walk without the asm block loop,
+         * whose 14 registers would make GCC spill around the tail too. */
+        sg_nm4_walk_4(&wl, tab, b, sums, 1, 0);
+#endif
     } else {
-        sg_nm4_walk_4(&wl, tab, b, sums, 1);
+        sg_nm4_walk_4(&wl, tab, b, sums, 1, 1);
     }
 #if SG_HAS_DSP
     if (m == 4) {
