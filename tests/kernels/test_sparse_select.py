@@ -64,3 +64,21 @@ def test_estimates_follow_the_model() -> None:
     assert e.cycles == round(fixed + 7 * (per_row * 16 + per_unit * 16 * 8))  # 25 px / 4
     assert e.weight_bytes == 2 * 16 + 6 * 16 * 8
     assert set(cost.fitted_table()) >= {"m4", "m7", "m33"}
+
+
+def test_auto_keeps_dense_on_a_near_tie(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sparse kernel estimated faster, but by less than AUTO_MARGIN, is not taken by auto
+    (the cost model's error on real layers is that large); forced formats still take it."""
+    from slimgen.lower import sparse_select
+
+    case = pruned_case(SHAPES["fc640"], "bsr1x4", 0.1)
+    d = choose_sparse(case.graph, select_kernels(case.graph), "auto", "m4")["fc640"]
+    dense = next(c for c in d["candidates"] if c["format"] == "dense")["est_cycles"]
+    best = min(c["est_cycles"] for c in d["candidates"])
+    assert d["format"] == "bsr1x4" and best < dense
+    monkeypatch.setattr(sparse_select, "AUTO_MARGIN", 1.0 - best / dense + 0.01)
+    kernels = select_kernels(case.graph)
+    d = choose_sparse(case.graph, kernels, "auto", "m4")["fc640"]
+    assert d["format"] == "dense" and not kernels["fc640"].sparse and "by more than" in d["reason"]
+    d, spec = _choose(SHAPES["fc640"], "bsr1x4", 0.1, "bsr1x4")
+    assert d["format"] == "bsr1x4" and spec.sparse == "bsr1x4"
