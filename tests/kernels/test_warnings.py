@@ -25,7 +25,7 @@ TOOLCHAINS = {
     ],
     "cortex-m0plus": ["arm-none-eabi-gcc", "-Os", "-mcpu=cortex-m0plus", "-mthumb"],
     "cortex-m7": ["arm-none-eabi-gcc", "-O3", "-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard",
-                  "-mfpu=fpv5-d16"],
+                  "-mfpu=fpv5-d16", "-DSG_TUNE_CORTEX_M7"],  # as firmware/targets.py builds for M7
     "cortex-m33": ["arm-none-eabi-gcc", "-O3", "-mcpu=cortex-m33", "-mthumb"],
     "cortex-m55": ["arm-none-eabi-gcc", "-O3", "-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"],
     "gcc-dsp-emulated": ["gcc", "-O2", "-DSG_EMULATE_DSP"],
