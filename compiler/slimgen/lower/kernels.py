@@ -110,8 +110,9 @@ def sparse_scratch(fmt: str, family: str, cols: int, rows: int, conv_rows: int =
         tables = (nm_table_bytes(cols, int(fmt[2])) + 4 * rows) * (1 if family == "fc" else 4)
     elif fmt == "shared":
         tables = SHARED_TABLE_BYTES
-    elif fmt == "bsr1x4" and family != "fc":
-        tables = 8 * cols  # four pixels widened to halfword pairs (sg_bsr1x4_widen)
+    elif fmt in ("bsr1x4", "unstructured") and family != "fc":
+        # four pixels widened to halfwords (sg_bsr1x4_widen, sg_csr8_widen4)
+        tables = 8 * cols
     return _scratch(tables + conv_rows) if conv_rows or family != "conv" else 0
 
 

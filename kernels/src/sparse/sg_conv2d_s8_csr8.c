@@ -6,9 +6,12 @@
 
 #include "sg_sparse_conv.h"
 
+/* The 4 im2col rows, then the same rows widened and paired (DSP cores; reported on every
+ * core, so that a memory plan does not depend on the target). */
 int32_t sg_conv2d_s8_csr8_scratch_size(const sg_conv2d_s8_csr8_params *p)
 {
-    return sg_sparse_conv_scratch(&p->filter);
+    const int32_t rows = sg_sparse_conv_scratch(&p->filter);
+    return rows > 0 ? sg_scratch_bytes(3 * (int64_t)rows) : rows;
 }
 
 sg_status sg_conv2d_s8_csr8(const sg_conv2d_s8_csr8_params *p,
@@ -31,11 +34,19 @@ sg_status sg_conv2d_s8_csr8(const sg_conv2d_s8_csr8_params *p,
     /* Padded taps hold the zero point: x + in_offset == 0 there, so the folded bias cancels. */
     const int8_t fill = (int8_t)(-p->rq.in_offset);
     int8_t *rows = (int8_t *)scratch.buf;
+#if SG_HAS_DSP
+    int32_t *xw = (int32_t *)(rows + SG_SPARSE_CONV_ROWS * k);
+#endif
     for (int32_t i = 0; i < pixels; i += SG_SPARSE_CONV_ROWS) {
         const int32_t n = sg_im2col_rows(input, &g, i, k, fill, rows);
         int8_t *out = output + i * cout;
         if (n == 4) {
+#if SG_HAS_DSP
+            sg_csr8_widen4(rows, k, k, xw);
+            sg_csr8_rows_4w(&p->w, xw, p->bias, &p->rq, out, cout);
+#else
             sg_csr8_rows_4(&p->w, rows, k, p->bias, &p->rq, out, cout);
+#endif
         } else {
             for (int32_t j = 0; j < n; ++j) {
                 sg_csr8_rows_1(&p->w, rows + j * k, p->bias, &p->rq, out + j * cout);

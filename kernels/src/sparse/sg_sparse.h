@@ -118,34 +118,74 @@ static inline void sg_sparse_requant_rows(const int32_t *acc, const sg_requant *
 /* Rows of the four-pixel walkers per pass of the output stage (a stack array of 4 sums each). */
 #define SG_SPARSE_CHUNK4 16
 
+#if SG_HAS_DSP
+/* The four lanes of one channel: its multiplier, shift and rounding constant once. */
+static inline void sg_sparse_requant_lanes4(const int32_t *acc, int32_t mult, int32_t shift,
+                                            const sg_dsp_out_stage *st, int full, int8_t *out,
+                                            int32_t out_step)
+{
+    int32_t y0;
+    int32_t y1;
+    int32_t y2;
+    int32_t y3;
+    if (shift < 0) {
+        const int64_t k = sg_dsp_scale_k(shift);
+        const int32_t s = -shift - 1;
+        y0 = sg_dsp_scale_down(acc[0], mult, k, s);
+        y1 = sg_dsp_scale_down(acc[1], mult, k, s);
+        y2 = sg_dsp_scale_down(acc[2], mult, k, s);
+        y3 = sg_dsp_scale_down(acc[3], mult, k, s);
+    } else {
+        y0 = sg_mulh_q31_round(sg_wrap_s32((uint32_t)acc[0] << shift), mult);
+        y1 = sg_mulh_q31_round(sg_wrap_s32((uint32_t)acc[1] << shift), mult);
+        y2 = sg_mulh_q31_round(sg_wrap_s32((uint32_t)acc[2] << shift), mult);
+        y3 = sg_mulh_q31_round(sg_wrap_s32((uint32_t)acc[3] << shift), mult);
+    }
+    if (full) {
+        out[0] = sg_dsp_finish_full(y0, st->out_offset);
+        out[out_step] = sg_dsp_finish_full(y1, st->out_offset);
+        out[2 * out_step] = sg_dsp_finish_full(y2, st->out_offset);
+        out[3 * out_step] = sg_dsp_finish_full(y3, st->out_offset);
+    } else {
+        out[0] = sg_dsp_finish(y0, *st);
+        out[out_step] = sg_dsp_finish(y1, *st);
+        out[2 * out_step] = sg_dsp_finish(y2, *st);
+        out[3 * out_step] = sg_dsp_finish(y3, *st);
+    }
+}
+
+/* A function of its own, never inlined into the walkers, with the lanes written out: inlined
+ * at -O2 (the firmware's level), GCC kept the four lanes in a stack array and the loop state
+ * on the stack, and the output stage cost about a third of a 1x1 layer at 40 % density. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void sg_sparse_requant_4(const int32_t *acc, const sg_requant *rq, int32_t n,
+                                int8_t *out0, int32_t out_step)
+{
+    const sg_dsp_out_stage st = sg_dsp_out_stage_of(rq);
+    const int32_t *mult = rq->mult;
+    const int32_t *shift = rq->shift;
+    const int32_t *const end = acc + 4 * n;
+    if (sg_dsp_full_range(st)) {
+        for (; acc != end; acc += 4, ++out0, ++mult, ++shift) {
+            sg_sparse_requant_lanes4(acc, *mult, *shift, &st, 1, out0, out_step);
+        }
+        return;
+    }
+    for (; acc != end; acc += 4, ++out0, ++mult, ++shift) {
+        sg_sparse_requant_lanes4(acc, *mult, *shift, &st, 0, out0, out_step);
+    }
+}
+#endif
+
 /* out0[p * out_step + i] = the output stage of acc[4 * i + p], p < 4, i < n, channel i of rq
- * (its arrays moved to the chunk's first row): the channel's multiplier, shift and rounding
- * constant once for four outputs. */
+ * (its arrays moved to the chunk's first row). */
 static inline void sg_sparse_requant_rows4(const int32_t *acc, const sg_requant *rq, int32_t n,
                                            int8_t *out0, int32_t out_step)
 {
 #if SG_HAS_DSP
-    const sg_dsp_out_stage st = sg_dsp_out_stage_of(rq);
-    const int full = sg_dsp_full_range(st);
-    for (int32_t i = 0; i < n; ++i, acc += 4, ++out0) {
-        const int32_t mult = rq->mult[i];
-        const int32_t shift = rq->shift[i];
-        int32_t y[4];
-        if (shift < 0) {
-            const int64_t k = sg_dsp_scale_k(shift);
-            for (int32_t p = 0; p < 4; ++p) {
-                y[p] = sg_dsp_scale_down(acc[p], mult, k, -shift - 1);
-            }
-        } else {
-            for (int32_t p = 0; p < 4; ++p) {
-                y[p] = sg_mulh_q31_round(sg_wrap_s32((uint32_t)acc[p] << shift), mult);
-            }
-        }
-        for (int32_t p = 0; p < 4; ++p) {
-            out0[p * out_step] = full ? sg_dsp_finish_full(y[p], st.out_offset)
-                                      : sg_dsp_finish(y[p], st);
-        }
-    }
+    sg_sparse_requant_4(acc, rq, n, out0, out_step);
 #else
     for (int32_t i = 0; i < n; ++i, acc += 4, ++out0) {
         for (int32_t p = 0; p < 4; ++p) {
@@ -300,6 +340,128 @@ static inline void sg_csr8_rows_4(const sg_csr8_s8 *w, const int8_t *x0, int32_t
         chunk_rq.shift += SG_SPARSE_CHUNK4;
     }
 }
+
+#if SG_HAS_DSP
+/* ---- unstructured over pixel-paired inputs (1x1 and conv on DSP cores) -------------------
+ * A stored entry is one weight for one column: no pair of entries shares a word of inputs, so
+ * SMLAD cannot serve them. Four pixels can: each column is widened once per call into two
+ * words, (x0[c], x1[c]) and (x2[c], x3[c]), and an entry is then one doubleword load and four
+ * SMLAxy against its value (bottom or top half of the SXTB16-extended value word): half the
+ * loads of gathering four int8 inputs, and no per-entry sign extension. */
+
+/* Pixel rows a + p * step (p < 4) of k taps: column c at dst[2 * c] (pixels 0, 1) and
+ * dst[2 * c + 1] (pixels 2, 3), low halfword first. */
+static inline void sg_csr8_widen4(const int8_t *a, int32_t step, int32_t k, int32_t *dst)
+{
+    const int8_t *b = a + step;
+    const int8_t *c = b + step;
+    const int8_t *d = c + step;
+    int32_t i = 0;
+    for (; i + 4 <= k; i += 4, dst += 8) {
+        const int32_t xa = sg_read_s8x4(a + i);
+        const int32_t xb = sg_read_s8x4(b + i);
+        const int32_t xc = sg_read_s8x4(c + i);
+        const int32_t xd = sg_read_s8x4(d + i);
+        const int32_t a02 = sg_sxtb16(xa);
+        const int32_t b02 = sg_sxtb16(xb);
+        const int32_t c02 = sg_sxtb16(xc);
+        const int32_t d02 = sg_sxtb16(xd);
+        const int32_t a13 = sg_sxtb16_ror8(xa);
+        const int32_t b13 = sg_sxtb16_ror8(xb);
+        const int32_t c13 = sg_sxtb16_ror8(xc);
+        const int32_t d13 = sg_sxtb16_ror8(xd);
+        dst[0] = sg_pkhbt(a02, b02, 16);
+        dst[1] = sg_pkhbt(c02, d02, 16);
+        dst[2] = sg_pkhbt(a13, b13, 16);
+        dst[3] = sg_pkhbt(c13, d13, 16);
+        dst[4] = sg_pkhtb(b02, a02, 16);
+        dst[5] = sg_pkhtb(d02, c02, 16);
+        dst[6] = sg_pkhtb(b13, a13, 16);
+        dst[7] = sg_pkhtb(d13, c13, 16);
+    }
+    for (; i < k; ++i, dst += 2) {
+        dst[0] = sg_pkhbt(a[i], b[i], 16);
+        dst[1] = sg_pkhbt(c[i], d[i], 16);
+    }
+}
+
+/* Four pixel-paired inputs (sg_csr8_widen4) per pass over the weights:
+ * out0[p * out_step + r], p < 4. Sums of SG_SPARSE_CHUNK4 rows first, then their output
+ * stage, as sg_csr8_rows_4. */
+static inline void sg_csr8_rows_4w(const sg_csr8_s8 *w, const int32_t *xw, const int32_t *bias,
+                                   const sg_requant *rq, int8_t *out0, int32_t out_step)
+{
+    const uint16_t *len = w->row_len;
+    const uint8_t *d = w->delta;
+    const int8_t *v = w->values;
+    const int32_t rows = w->rows;
+    sg_requant chunk_rq = *rq;
+    int32_t acc[4 * SG_SPARSE_CHUNK4];
+    for (int32_t r0 = 0; r0 < rows; r0 += SG_SPARSE_CHUNK4) {
+        const int32_t n = sg_min_s32(SG_SPARSE_CHUNK4, rows - r0);
+        for (int32_t i = 0; i < n; ++i) {
+            int32_t acc0 = sg_bias_or_zero(bias, r0 + i);
+            int32_t acc1 = acc0;
+            int32_t acc2 = acc0;
+            int32_t acc3 = acc0;
+            const int32_t *xp = xw;
+            int32_t k = *len++;
+            /* Four entries per iteration: one word of deltas, one of values (SXTB16 gives
+             * (v0, v2) and (v1, v3); SMLAxB / SMLAxT pick the value's half). */
+            for (; k >= 4; k -= 4, d += 4, v += 4) {
+                uint32_t dd;
+                memcpy(&dd, d, sizeof dd);
+                const int32_t vv = sg_read_s8x4(v);
+                const int32_t v02 = sg_sxtb16(vv);
+                const int32_t v13 = sg_sxtb16_ror8(vv);
+                xp += 2 * (int32_t)(dd & 0xffu);
+                int32_t x01 = xp[0];
+                int32_t x23 = xp[1];
+                acc0 = sg_smlabb(x01, v02, acc0);
+                acc1 = sg_smlatb(x01, v02, acc1);
+                acc2 = sg_smlabb(x23, v02, acc2);
+                acc3 = sg_smlatb(x23, v02, acc3);
+                xp += 2 * (int32_t)((dd >> 8) & 0xffu);
+                x01 = xp[0];
+                x23 = xp[1];
+                acc0 = sg_smlabb(x01, v13, acc0);
+                acc1 = sg_smlatb(x01, v13, acc1);
+                acc2 = sg_smlabb(x23, v13, acc2);
+                acc3 = sg_smlatb(x23, v13, acc3);
+                xp += 2 * (int32_t)((dd >> 16) & 0xffu);
+                x01 = xp[0];
+                x23 = xp[1];
+                acc0 = sg_smlabt(x01, v02, acc0);
+                acc1 = sg_smlatt(x01, v02, acc1);
+                acc2 = sg_smlabt(x23, v02, acc2);
+                acc3 = sg_smlatt(x23, v02, acc3);
+                xp += 2 * (int32_t)(dd >> 24);
+                x01 = xp[0];
+                x23 = xp[1];
+                acc0 = sg_smlabt(x01, v13, acc0);
+                acc1 = sg_smlatt(x01, v13, acc1);
+                acc2 = sg_smlabt(x23, v13, acc2);
+                acc3 = sg_smlatt(x23, v13, acc3);
+            }
+            for (; k > 0; --k) {
+                xp += 2 * (int32_t)*d++;
+                const int32_t wv = *v++;
+                acc0 = sg_smlabb(xp[0], wv, acc0);
+                acc1 = sg_smlatb(xp[0], wv, acc1);
+                acc2 = sg_smlabb(xp[1], wv, acc2);
+                acc3 = sg_smlatb(xp[1], wv, acc3);
+            }
+            acc[4 * i] = acc0;
+            acc[4 * i + 1] = acc1;
+            acc[4 * i + 2] = acc2;
+            acc[4 * i + 3] = acc3;
+        }
+        sg_sparse_requant_rows4(acc, &chunk_rq, n, out0 + r0, out_step);
+        chunk_rq.mult += SG_SPARSE_CHUNK4;
+        chunk_rq.shift += SG_SPARSE_CHUNK4;
+    }
+}
+#endif
 
 /* ---- block 1x4 -------------------------------------------------------------------------- */
 
