@@ -121,7 +121,7 @@ static inline void sg_sparse_requant_rows(const int32_t *acc, const sg_requant *
 #if SG_HAS_DSP
 /* The four lanes of one channel: its multiplier, shift and rounding constant once. */
 static inline void sg_sparse_requant_lanes4(const int32_t *acc, int32_t mult, int32_t shift,
-                                            const sg_dsp_out_stage *st, int full, int8_t *out,
+                                            sg_dsp_out_stage st, int full, int8_t *out,
                                             int32_t out_step)
 {
     int32_t y0;
@@ -142,15 +142,15 @@ static inline void sg_sparse_requant_lanes4(const int32_t *acc, int32_t mult, in
         y3 = sg_mulh_q31_round(sg_wrap_s32((uint32_t)acc[3] << shift), mult);
     }
     if (full) {
-        out[0] = sg_dsp_finish_full(y0, st->out_offset);
-        out[out_step] = sg_dsp_finish_full(y1, st->out_offset);
-        out[2 * out_step] = sg_dsp_finish_full(y2, st->out_offset);
-        out[3 * out_step] = sg_dsp_finish_full(y3, st->out_offset);
+        out[0] = sg_dsp_finish_full(y0, st.out_offset);
+        out[out_step] = sg_dsp_finish_full(y1, st.out_offset);
+        out[2 * out_step] = sg_dsp_finish_full(y2, st.out_offset);
+        out[3 * out_step] = sg_dsp_finish_full(y3, st.out_offset);
     } else {
-        out[0] = sg_dsp_finish(y0, *st);
-        out[out_step] = sg_dsp_finish(y1, *st);
-        out[2 * out_step] = sg_dsp_finish(y2, *st);
-        out[3 * out_step] = sg_dsp_finish(y3, *st);
+        out[0] = sg_dsp_finish(y0, st);
+        out[out_step] = sg_dsp_finish(y1, st);
+        out[2 * out_step] = sg_dsp_finish(y2, st);
+        out[3 * out_step] = sg_dsp_finish(y3, st);
     }
 }
 
@@ -167,14 +167,11 @@ static void sg_sparse_requant_4(const int32_t *acc, const sg_requant *rq, int32_
     const int32_t *mult = rq->mult;
     const int32_t *shift = rq->shift;
     const int32_t *const end = acc + 4 * n;
-    if (sg_dsp_full_range(st)) {
-        for (; acc != end; acc += 4, ++out0, ++mult, ++shift) {
-            sg_sparse_requant_lanes4(acc, *mult, *shift, &st, 1, out0, out_step);
-        }
-        return;
-    }
+    const int full = sg_dsp_full_range(st);
+    /* One call site, so that GCC inlines it; the stage by value: the int8 stores could alias
+     * it and would force reloads. */
     for (; acc != end; acc += 4, ++out0, ++mult, ++shift) {
-        sg_sparse_requant_lanes4(acc, *mult, *shift, &st, 0, out0, out_step);
+        sg_sparse_requant_lanes4(acc, *mult, *shift, st, full, out0, out_step);
     }
 }
 #endif
@@ -395,20 +392,23 @@ static inline void sg_csr8_rows_4w(const sg_csr8_s8 *w, const int32_t *xw, const
     const uint8_t *d = w->delta;
     const int8_t *v = w->values;
     const int32_t rows = w->rows;
+    static const int32_t no_bias[SG_SPARSE_CHUNK4] = {0};
     sg_requant chunk_rq = *rq;
     int32_t acc[4 * SG_SPARSE_CHUNK4];
     for (int32_t r0 = 0; r0 < rows; r0 += SG_SPARSE_CHUNK4) {
         const int32_t n = sg_min_s32(SG_SPARSE_CHUNK4, rows - r0);
-        for (int32_t i = 0; i < n; ++i) {
-            int32_t acc0 = sg_bias_or_zero(bias, r0 + i);
+        const int32_t *b = bias != NULL ? bias + r0 : no_bias;
+        for (int32_t *a = acc; a != acc + 4 * n; a += 4) {
+            int32_t acc0 = *b++;
             int32_t acc1 = acc0;
             int32_t acc2 = acc0;
             int32_t acc3 = acc0;
             const int32_t *xp = xw;
-            int32_t k = *len++;
+            const uint8_t *const quads_end = d + (*len & ~3u);
+            const uint8_t *const row_end = d + *len++;
             /* Four entries per iteration: one word of deltas, one of values (SXTB16 gives
              * (v0, v2) and (v1, v3); SMLAxB / SMLAxT pick the value's half). */
-            for (; k >= 4; k -= 4, d += 4, v += 4) {
+            for (; d != quads_end; d += 4, v += 4) {
                 uint32_t dd;
                 memcpy(&dd, d, sizeof dd);
                 const int32_t vv = sg_read_s8x4(v);
@@ -443,18 +443,18 @@ static inline void sg_csr8_rows_4w(const sg_csr8_s8 *w, const int32_t *xw, const
                 acc2 = sg_smlabt(x23, v13, acc2);
                 acc3 = sg_smlatt(x23, v13, acc3);
             }
-            for (; k > 0; --k) {
-                xp += 2 * (int32_t)*d++;
-                const int32_t wv = *v++;
+            for (; d != row_end; ++d, ++v) {
+                xp += 2 * (int32_t)*d;
+                const int32_t wv = *v;
                 acc0 = sg_smlabb(xp[0], wv, acc0);
                 acc1 = sg_smlatb(xp[0], wv, acc1);
                 acc2 = sg_smlabb(xp[1], wv, acc2);
                 acc3 = sg_smlatb(xp[1], wv, acc3);
             }
-            acc[4 * i] = acc0;
-            acc[4 * i + 1] = acc1;
-            acc[4 * i + 2] = acc2;
-            acc[4 * i + 3] = acc3;
+            a[0] = acc0;
+            a[1] = acc1;
+            a[2] = acc2;
+            a[3] = acc3;
         }
         sg_sparse_requant_rows4(acc, &chunk_rq, n, out0 + r0, out_step);
         chunk_rq.mult += SG_SPARSE_CHUNK4;
