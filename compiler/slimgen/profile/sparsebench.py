@@ -26,6 +26,7 @@ from slimgen.profile.build import BENCH_CFLAGS, build_image
 from slimgen.profile.cores import Core
 from slimgen.profile.cycles import estimate_cycles
 from slimgen.profile.kernelbench import Case, Shape, make_case
+from slimgen.profile.qemu_count import run_inference_qemu
 from slimgen.profile.run import run_inference
 
 
@@ -118,10 +119,14 @@ def run_sparse(case: Case, fmt: str, core: Core) -> SparseResult:
         for rel, text in files.items():
             (model / rel).parent.mkdir(parents=True, exist_ok=True)
             (model / rel).write_text(text)
-        image = build_image(model, Path(tmp) / "build", list(core.bench_flags), BENCH_CFLAGS)
-        inf = run_inference(image, core, case.x)
+        if core.uc_cpu is None:  # M55: Unicorn has no MVE, QEMU counts (as kernelbench)
+            inf, elf = run_inference_qemu(model, Path(tmp) / "qemu", core, case.x, BENCH_CFLAGS,
+                                          list(core.bench_flags))
+        else:
+            image = build_image(model, Path(tmp) / "build", list(core.bench_flags), BENCH_CFLAGS)
+            inf, elf = run_inference(image, core, case.x), image.elf
         window = inf.calls.windows[0]
-        cycles = estimate_cycles(image.elf, core, window.blocks, inf.calls)
+        cycles = estimate_cycles(elf, core, window.blocks, inf.calls)
         chosen = next((c for c in decision.get("candidates", [])
                        if c["format"] == decision["format"]), None)
         return SparseResult(

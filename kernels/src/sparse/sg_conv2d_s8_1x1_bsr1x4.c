@@ -2,11 +2,12 @@
  * bias folded with the input offset (sg_kernels.h). Four pixels share each pass over the
  * weights (then one for the rest; the portable path also pairs two), so the index decoding is
  * paid once per four outputs. On DSP cores the four pixels are widened to halfword pairs in
- * scratch first (sg_bsr1x4_widen): a block then needs no SXTB16 on the inputs.
+ * scratch first (sg_bsr1x4_widen): a block then needs no SXTB16 on the inputs. On Helium the
+ * four pixels' int8 rows are read in place by word gathers (sg_sparse_mve.h).
  * Reference: compiler/slimgen/ref/sparse.py conv2d(), i.e. ref.conv on the densified weights. */
 #include "sg_kernels.h"
 
-#include "sg_sparse.h"
+#include "sg_sparse_mve.h"
 
 /* Four pixels widened to halfword pairs (DSP cores; reported on every core, as the dense 1x1
  * does, so that a memory plan does not depend on the target). */
@@ -32,6 +33,19 @@ sg_status sg_conv2d_s8_1x1_bsr1x4(const sg_conv2d_s8_1x1_bsr1x4_params *p,
     const int32_t cout = p->out.c;
     const int32_t pixels = p->in.h * p->in.w;
     int32_t i = 0;
+#if SG_HAS_MVE
+    /* cin % 4 == 0 (sg_bsr1x4_ok): every pixel row is aligned when the first is. */
+    if (sg_sparse_mve_aligned(input)) {
+        for (; i + 3 < pixels; i += 4) {
+            sg_bsr1x4_mve_rows_4(&p->w, input + i * cin, cin, p->bias, &p->rq,
+                                 output + i * cout, cout);
+        }
+        for (; i < pixels; ++i) {
+            sg_bsr1x4_mve_rows_1(&p->w, input + i * cin, p->bias, &p->rq, output + i * cout);
+        }
+        return SG_OK;
+    }
+#endif
 #if SG_HAS_DSP
     int32_t *xw = (int32_t *)scratch.buf;
     for (; i + 3 < pixels; i += 4) {

@@ -1,0 +1,90 @@
+"""The Helium bsr1x4 walkers (kernels/src/sparse/sg_sparse_mve.h) are bit-exact with the integer
+reference (densify, then the dense reference) on the emulated Cortex-M55 (mps3-an547, QEMU
+emulates MVE; nothing on the host can run it).
+
+Random models per seed: 1x1 layers over 5x5 / 3x7 pixels (passes of four pixels, then the
+one-pixel walker), a padded 3x3 conv (im2col rows), Linears with 4..60 blocks per row (the
+two-group loop and its predicated tail), each weight matrix pruned in 1x4 blocks along
+slimgen's reduction axis at its own random density, with one all-zero and one full row, and
+per-channel quantization. The firmware's disassembly must contain the word gather, so a
+dispatch that silently fell back to the DSP walkers fails here."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from slimgen import api
+from slimgen.firmware.build import ELF, FIRMWARE, build_firmware
+from slimgen.firmware.qemu import run_on_board
+from tests.firmware.fwhelpers import needs_qemu
+from tests.pipeline import build_model, random_inputs
+
+pytestmark = [pytest.mark.qemu, needs_qemu, pytest.mark.timeout(300)]
+
+BOARD = "mps3-an547"
+
+
+def _prune_blocks(layer: nn.Module, density: float, gen: torch.Generator) -> None:
+    """Keep about ``density`` of the 1x4 blocks of each OHWI row; row 0 empty, row 1 full."""
+    wt = layer.weight
+    with torch.no_grad():
+        ohwi = wt.permute(0, 2, 3, 1) if wt.ndim == 4 else wt
+        w = ohwi.reshape(wt.shape[0], -1).clone()
+        keep = torch.rand(w.shape[0], w.shape[1] // 4, generator=gen) < density
+        keep[0] = False
+        keep[1] = True
+        w *= keep.repeat_interleave(4, dim=1) / max(density, 0.1) ** 0.5
+        pruned = w.view(ohwi.shape)
+        wt.copy_(pruned.permute(0, 3, 1, 2) if wt.ndim == 4 else pruned)
+
+
+def sparse_model(seed: int) -> tuple[nn.Module, tuple[int, ...]]:
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    c0 = 4 * int(rng.integers(2, 6))
+    c1 = 4 * int(rng.integers(3, 12))
+    c2 = 4 * int(rng.integers(2, 5))
+    h, w = [(5, 5), (3, 7), (4, 6)][seed % 3]
+    hidden = 4 * int(rng.integers(15, 60))
+    model = nn.Sequential(
+        nn.Conv2d(c0, c1, 1), nn.ReLU(),
+        nn.Conv2d(c1, c2, 3, 1, 1), nn.ReLU(),
+        nn.Conv2d(c2, c1, 1),
+        nn.Flatten(), nn.Linear(c1 * h * w, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+    for layer in model:
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            _prune_blocks(layer, float(rng.uniform(0.05, 0.9)), gen)
+    return model, (1, c0, h, w)
+
+
+def gathers(elf) -> int:
+    """Word gathers (VLDRW.U32 Qd, [Rn, Qm, UXTW #2]) in the firmware."""
+    dump = subprocess.run([shutil.which("arm-none-eabi-objdump") or "arm-none-eabi-objdump",
+                           "-d", "-m", "armv8.1-m.main", str(elf)],
+                          capture_output=True, text=True, check=True).stdout
+    return sum(1 for line in dump.splitlines() if "vldrw" in line and "uxtw #2" in line)
+
+
+@pytest.mark.parametrize("seed", (0, 1, 2))
+def test_bsr1x4_mve_bit_exact_on_m55(seed, tmp_path):
+    torch.manual_seed(seed)
+    model, shape = sparse_model(seed)
+    out = build_model(model, shape, tmp_path, n_calib=8, name="m", sparse="bsr1x4",
+                      target="cortex-m55")
+    layers = json.loads((out / "report.json").read_text())["layers"]
+    kernels = {lyr["kernel"] for lyr in layers}
+    assert {"sg_fc_s8_bsr1x4", "sg_conv2d_s8_1x1_bsr1x4", "sg_conv2d_s8_bsr1x4"} <= kernels
+    x = random_inputs(shape, 3, seed=seed + 7)
+    _, qg, _ = api.load_built(out)
+    expected = api.reference_outputs(out, x)
+    build_firmware(out, None, BOARD)
+    result = run_on_board(out, api.quantize_inputs(qg, x, out), expected)
+    assert result["bit_exact"], result["mismatches"]
+    assert gathers(out / FIRMWARE / ELF) > 0, "the bsr1x4 kernels did not take the MVE path"
