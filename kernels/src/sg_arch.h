@@ -351,6 +351,35 @@ static inline int32_t sg_sxtab16_ror8(int32_t a, int32_t x)
 }
 #endif
 
+/* (a.lo, b.lo) and (a.hi, b.hi): the halfword pairs PKHBT / PKHTB build with a shift of 16.
+ * GCC 12 does not match sg_pkhbt / sg_pkhtb to the instructions (it emits UXTH + ORR, AND +
+ * ORR), so on the real core they are one instruction of inline assembly. */
+#if SG_HAS_DSP && !SG_DSP_EMULATED
+static inline int32_t sg_pack_lo16(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline int32_t sg_pack_hi16(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+#else
+static inline int32_t sg_pack_lo16(int32_t a, int32_t b)
+{
+    return sg_pkhbt(a, b, 16);
+}
+
+static inline int32_t sg_pack_hi16(int32_t a, int32_t b)
+{
+    return sg_pkhtb(b, a, 16);
+}
+#endif
+
 /* Both halfwords = v (v in int16 range): the operand of SXTAB16 that adds an offset to two
  * extended bytes at once. */
 static inline int32_t sg_dup16(int32_t v)

@@ -367,18 +367,18 @@ static inline void sg_csr8_widen4(const int8_t *a, int32_t step, int32_t k, int3
         const int32_t b13 = sg_sxtb16_ror8(xb);
         const int32_t c13 = sg_sxtb16_ror8(xc);
         const int32_t d13 = sg_sxtb16_ror8(xd);
-        dst[0] = sg_pkhbt(a02, b02, 16);
-        dst[1] = sg_pkhbt(c02, d02, 16);
-        dst[2] = sg_pkhbt(a13, b13, 16);
-        dst[3] = sg_pkhbt(c13, d13, 16);
-        dst[4] = sg_pkhtb(b02, a02, 16);
-        dst[5] = sg_pkhtb(d02, c02, 16);
-        dst[6] = sg_pkhtb(b13, a13, 16);
-        dst[7] = sg_pkhtb(d13, c13, 16);
+        dst[0] = sg_pack_lo16(a02, b02);
+        dst[1] = sg_pack_lo16(c02, d02);
+        dst[2] = sg_pack_lo16(a13, b13);
+        dst[3] = sg_pack_lo16(c13, d13);
+        dst[4] = sg_pack_hi16(a02, b02);
+        dst[5] = sg_pack_hi16(c02, d02);
+        dst[6] = sg_pack_hi16(a13, b13);
+        dst[7] = sg_pack_hi16(c13, d13);
     }
     for (; i < k; ++i, dst += 2) {
-        dst[0] = sg_pkhbt(a[i], b[i], 16);
-        dst[1] = sg_pkhbt(c[i], d[i], 16);
+        dst[0] = sg_pack_lo16(a[i], b[i]);
+        dst[1] = sg_pack_lo16(c[i], d[i]);
     }
 }
 
