@@ -125,4 +125,47 @@ static inline int32_t sg_im2col_rows(const int8_t *input, const sg_window_geomet
     return n;
 }
 
+#if SG_HAS_DSP
+/* The four output pixels first .. first + 3, widened and paired (sg_csr8_widen4's layout) into
+ * xw[2 * K_h * K_w * C_in]. When they share an output row and every window row of theirs lies
+ * inside the input along x (dil_w 1), a window row of the four is four runs of K_w * C_in
+ * bytes, stride_w * C_in apart in the input: widened from there, or filled when the row is
+ * padding. Otherwise through the int8 im2col rows. */
+static inline void sg_im2col_widen4(const int8_t *input, const sg_window_geometry *g,
+                                    int32_t first, int8_t fill, int8_t *rows, int32_t *xw)
+{
+    const int32_t cin = g->in.c;
+    const int32_t run = g->kernel_w * cin;
+    const int32_t k = g->kernel_h * run;
+    const int32_t oy = first / g->out.w;
+    const int32_t ox = first - oy * g->out.w;
+    const int direct =
+        g->dil_w == 1 && ox + 3 < g->out.w &&
+        sg_axis_taps_at(ox, g->in.w, g->kernel_w, g->stride_w, g->pad_left, 1).count ==
+            g->kernel_w &&
+        sg_axis_taps_at(ox + 3, g->in.w, g->kernel_w, g->stride_w, g->pad_left, 1).count ==
+            g->kernel_w;
+    if (!direct) {
+        for (int32_t j = 0; j < 4; ++j) {
+            sg_im2col_row(input, g, first + j, fill, rows + j * k);
+        }
+        sg_csr8_widen4(rows, k, k, xw);
+        return;
+    }
+    const int32_t step = g->stride_w * cin;
+    const int32_t x0 = ox * g->stride_w - g->pad_left;
+    const int32_t filled = sg_pack_lo16(fill, fill);
+    for (int32_t ky = 0; ky < g->kernel_h; ++ky, xw += 2 * run) {
+        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
+        if (iy < 0 || iy >= g->in.h) {
+            for (int32_t i = 0; i < 2 * run; ++i) {
+                xw[i] = filled;
+            }
+            continue;
+        }
+        sg_csr8_widen4(input + (iy * g->in.w + x0) * cin, step, run, xw);
+    }
+}
+#endif
+
 #endif /* SG_SPARSE_CONV_H */
