@@ -55,6 +55,9 @@ ALLOC = {
     "inner": [0.84, 0.90, 0.90, 0.90, 0.0, 0.0, 0.90, 0.90, 0.90, 0.84],
     # spares the decoder's tail, the most sensitive layers (one-shot OBS error per layer)
     "tail": [0.90, 0.90, 0.90, 0.90, 0.0, 0.0, 0.88, 0.85, 0.80, 0.80],
+    # tail's shares in whole 1x4 blocks per 128-column chunk (k of 32 kept: 3 3 3 3 - - 5 6 8 6),
+    # using the ~2,000 weights tail's per-chunk rounding leaves unused on L6-L8 (39,424 kept)
+    "tail2": [29 / 32] * 4 + [0.0, 0.0] + [27 / 32, 26 / 32, 24 / 32, 26 / 32],
 }
 
 
@@ -175,9 +178,10 @@ class Views:
         self.clips, self.light = torch.from_numpy(clips), light
         self.g = torch.Generator().manual_seed(seed)
 
-    def batch(self, n: int) -> torch.Tensor:
+    def batch(self, n: int, group: int = 1) -> torch.Tensor:
+        """``group`` > 1: runs of ``group`` consecutive windows come from the same clip."""
         g = self.g
-        c = torch.randint(0, len(self.clips), (n,), generator=g)
+        c = torch.randint(0, len(self.clips), (n // group,), generator=g).repeat_interleave(group)
         t = torch.randint(0, self.clips.shape[1] - 4, (n,), generator=g)
         x = self.clips[c[:, None], t[:, None] + torch.arange(5)]  # (n, 5, 128)
         shift = torch.randint(-1, 2, (n,), generator=g) * (torch.rand(n, generator=g) < 0.25)
@@ -194,9 +198,63 @@ class Views:
         return torch.where(mix[:, None], lam * x + (1 - lam) * other, x)
 
 
+def fake_quant(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """int8 round trip of a tensor with range [lo, hi] (asymmetric, 0 exact, as TFLite), with the
+    straight-through gradient."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    scale = max(hi - lo, 1e-8) / 255
+    zp = round(-128 - lo / scale)
+    q = (torch.round(x / scale) + zp).clamp(-128, 127)
+    return x + ((q - zp) * scale - x).detach()
+
+
+def quant_weight(w: torch.Tensor) -> torch.Tensor:
+    """Per-output-channel symmetric int8 round trip of a weight matrix (straight-through)."""
+    s = w.detach().abs().amax(1, keepdim=True).clamp_min(1e-12) / 127
+    return w + (torch.round(w / s).clamp(-127, 127) * s - w).detach()
+
+
+def hidden(model: nn.Sequential, x: torch.Tensor, ranges: list[tuple[float, float]] | None = None
+           ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The output and every hidden layer's (post-ReLU) activations, the 8-wide code included.
+    With ``ranges`` (input, then each layer's output: minmax on the calibration windows, as
+    ``slimgen build`` calibrates), weights and activations go through an int8 round trip."""
+    hs, mods, k = [], list(model), 0
+    if ranges:
+        x = fake_quant(x, *ranges[0])
+    for i, m in enumerate(mods):
+        if ranges and isinstance(m, nn.Linear):
+            x = nn.functional.linear(x, quant_weight(m.weight), m.bias)
+        else:
+            x = m(x)
+        if isinstance(m, nn.ReLU):
+            hs.append(x)
+        if ranges and (isinstance(m, nn.ReLU) or i == len(mods) - 1):
+            k += 1
+            x = fake_quant(x, *ranges[k])
+    return x, hs
+
+
+def act_ranges(model: nn.Sequential, calib: torch.Tensor) -> list[tuple[float, float]]:
+    """Min and max of the input and of each layer's (post-ReLU) output on ``calib``."""
+    out = [(float(calib.min()), float(calib.max()))]
+    with torch.no_grad():
+        x, mods = calib, list(model)
+        for i, m in enumerate(mods):
+            x = m(x)
+            if isinstance(m, nn.ReLU) or i == len(mods) - 1:
+                out.append((float(x.min()), float(x.max())))
+    return out
+
+
 def finetune(student: nn.Sequential, teacher: nn.Sequential, masks: list[torch.Tensor],
              views: Views, epochs: int, steps: int, lr: float, batch: int,
-             score_weight: float = 0.0, centred: bool = False) -> list[float]:
+             score_weight: float = 0.0, centred: bool = False,
+             hidden_weight: float = 0.0, clip_weight: float = 0.0,
+             qat_calib: torch.Tensor | None = None) -> list[float]:
+    """Function matching with the masks fixed. ``clip_weight``: batches of 16 clips x 16 windows
+    and the squared centred difference of each clip's mean window score; ``qat_calib``: int8
+    round trips in the forward pass, ranges re-measured on these windows every epoch."""
     opt = torch.optim.Adam(student.parameters(), lr=lr)
     total = epochs * steps
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=total, pct_start=0.05)
@@ -204,17 +262,25 @@ def finetune(student: nn.Sequential, teacher: nn.Sequential, masks: list[torch.T
     log = []
     for e in range(epochs):
         run = 0.0
+        ranges = act_ranges(student, qat_calib) if qat_calib is not None else None
         for _ in range(steps):
-            x = views.batch(batch)
+            x = views.batch(batch, 16 if clip_weight else 1)
             with torch.no_grad():
-                y = teacher(x)
-            out = student(x)
+                y, ht = hidden(teacher, x)
+            out, hs = hidden(student, x, ranges)
             loss = nn.functional.mse_loss(out, y)
+            if hidden_weight:  # each hidden layer's MSE relative to the dense layer's mean square
+                loss = loss + hidden_weight * sum(
+                    ((a - b) ** 2).mean() / (b ** 2).mean().clamp_min(1e-6)
+                    for a, b in zip(hs, ht)) / len(ht)
             if score_weight:  # the anomaly score of each window, (x - AE(x))^2 averaged
                 d = ((x - out) ** 2).mean(1) - ((x - y) ** 2).mean(1)
                 if centred:  # a shift common to all windows leaves the AUC as it is
                     d = d - d.mean()
                 loss = loss + score_weight * (d ** 2).mean()
+            if clip_weight:  # the same per clip (AUC ranks clips), centred over the batch's clips
+                d = (((x - out) ** 2).mean(1) - ((x - y) ** 2).mean(1)).view(-1, 16).mean(1)
+                loss = loss + clip_weight * ((d - d.mean()) ** 2).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -276,6 +342,14 @@ def parser() -> argparse.ArgumentParser:
                     help="weight of the squared difference of per-window anomaly scores")
     ap.add_argument("--score-centred", action="store_true",
                     help="penalize the per-window score difference minus its batch mean")
+    ap.add_argument("--hidden-weight", type=float, default=0.0,
+                    help="weight of the hidden layers' mismatch to the dense network's (each "
+                         "layer's MSE over its dense mean square, averaged over the 9 layers)")
+    ap.add_argument("--clip-weight", type=float, default=0.0,
+                    help="weight of the centred per-clip score difference (batches of 16 clips "
+                         "x 16 windows)")
+    ap.add_argument("--qat-epochs", type=int, default=0,
+                    help="after --epochs, this many epochs with int8 round trips (lr / 10)")
     ap.add_argument("--aug", choices=["full", "light"], default="full",
                     help="light: windows with gain and noise only (no shift, no mixup)")
     ap.add_argument("--sensitivity", metavar="S1,S2",
@@ -295,7 +369,10 @@ def run(a: argparse.Namespace, command: str) -> dict:
     tag = f"ad_{a.pattern}_{a.alloc.replace(',', '-')}_{a.init}_e{a.epochs}x{a.steps}_s{a.seed}"
     tag += (f"_sw{a.score_weight:g}{'c' if a.score_centred else ''}" if a.score_weight else "") + (
         f"_{a.aug}" if a.aug != "full" else "") + (f"_lr{a.lr:g}" if a.lr != 1e-3 else "") + (
-        f"_st{a.stages}" if a.stages > 1 else "") + (f"_f{a.final_epochs}" if a.final_epochs else "") + (f"_d{a.damp:g}" if a.damp != 1e-6 else "")
+        f"_st{a.stages}" if a.stages > 1 else "") + (f"_f{a.final_epochs}" if a.final_epochs else "") + (f"_d{a.damp:g}" if a.damp != 1e-6 else "") + (
+        f"_hw{a.hidden_weight:g}" if a.hidden_weight else "") + (
+        f"_cw{a.clip_weight:g}" if a.clip_weight else "") + (
+        f"_qat{a.qat_epochs}" if a.qat_epochs else "")
     split = cm.make_split("ad", cm.DATA, a.work, 0)
     s = np.load(split)
     teacher = fold(weights.ad(cm.DATA))
@@ -327,8 +404,18 @@ def run(a: argparse.Namespace, command: str) -> dict:
         if epochs:
             student.train()
             log += finetune(student, teacher, masks, views, epochs, a.steps, a.lr, a.batch,
-                            a.score_weight, a.score_centred)
+                            a.score_weight, a.score_centred, a.hidden_weight, a.clip_weight)
             student.eval()
+    if a.qat_epochs:  # int8-aware last phase, ranges from the windows slimgen calibrates on
+        qcal = torch.from_numpy(np.concatenate([md.ad_windows(c)[::16] for c in s["x_ft"]]))
+        float_ft = auc_on(student, s["x_ft"], s["y_ft"])
+        student.train()
+        log += finetune(student, teacher, masks, views, a.qat_epochs, a.steps, a.lr / 10,
+                        a.batch, a.score_weight, a.score_centred, a.hidden_weight,
+                        a.clip_weight, qcal)
+        student.eval()
+        print(f"QAT: fine-tune-half float AUC {float_ft:.4f} before, "
+              f"{auc_on(student, s['x_ft'], s['y_ft']):.4f} after", flush=True)
     seconds = round(time.time() - t0)
     pt2 = cm.export(student, md.ad_windows(s["x_ft"][0]), a.work / f"{tag}.pt2")
     dense_pt2 = cm.export(weights.ad(cm.DATA), md.ad_windows(s["x_ft"][0]), a.work / "ad_dense.pt2")
