@@ -2,9 +2,11 @@
 reference (densify, then the dense reference) on the emulated Cortex-M55 (mps3-an547, QEMU
 emulates MVE; nothing on the host can run it).
 
-Random models per seed: 1x1 layers over 5x5 / 3x7 pixels (passes of four pixels, then the
-one-pixel walker), a padded 3x3 conv (im2col rows), Linears with 4..60 blocks per row (the
-two-group loop and its predicated tail), each weight matrix pruned in 1x4 blocks along
+Random models per seed: 1x1 layers over 12..45 pixels (passes of four pixels, a ragged last
+pass, the one-pixel walker), 3x3 convs padded, dilated and strided (interior pixels gathered
+through the window map, border pixels batched in im2col rows), a 1x2 conv over 6 channels
+(blocks straddle taps: im2col rows only), Linears with 4..60 blocks per row (the two-group
+loop and its predicated tail), each weight matrix pruned in 1x4 blocks along
 slimgen's reduction axis at its own random density, with one all-zero and one full row, and
 per-channel quantization. The firmware's disassembly must contain the word gather, so a
 dispatch that silently fell back to the DSP walkers fails here."""
@@ -51,13 +53,17 @@ def sparse_model(seed: int) -> tuple[nn.Module, tuple[int, ...]]:
     c0 = 4 * int(rng.integers(2, 6))
     c1 = 4 * int(rng.integers(3, 12))
     c2 = 4 * int(rng.integers(2, 5))
-    h, w = [(5, 5), (3, 7), (4, 6)][seed % 3]
+    h, w = [(6, 6), (5, 9), (7, 5)][seed % 3]
     hidden = 4 * int(rng.integers(15, 60))
+    ho, wo = (h + 1) // 2, (w + 2) // 2
     model = nn.Sequential(
         nn.Conv2d(c0, c1, 1), nn.ReLU(),
         nn.Conv2d(c1, c2, 3, 1, 1), nn.ReLU(),
-        nn.Conv2d(c2, c1, 1),
-        nn.Flatten(), nn.Linear(c1 * h * w, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+        nn.Conv2d(c2, 6, 3, 1, 2, dilation=2),
+        nn.Conv2d(6, c2, (1, 2), 1, (0, 1)), nn.ReLU(),
+        nn.Conv2d(c2, c1, 3, 2, 1),
+        nn.Conv2d(c1, c1, 1),
+        nn.Flatten(), nn.Linear(c1 * ho * wo, hidden), nn.ReLU(), nn.Linear(hidden, 10))
     for layer in model:
         if isinstance(layer, (nn.Conv2d, nn.Linear)):
             _prune_blocks(layer, float(rng.uniform(0.05, 0.9)), gen)

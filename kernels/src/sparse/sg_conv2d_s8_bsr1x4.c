@@ -1,7 +1,8 @@
 /* sg_conv2d_s8_bsr1x4: convolution (groups = 1) with 1x4 block-sparse weights (sg_bsr1x4_s8)
  * over the OHWI filter flattened to [C_out][K_h * K_w * C_in], through im2col rows in scratch
- * (sg_sparse_conv.h), bias folded with the input offset (sg_kernels.h). On Helium the im2col
- * rows are read by word gathers (sg_sparse_mve.h) and the widened copy is not used.
+ * (sg_sparse_conv.h), bias folded with the input offset (sg_kernels.h). On Helium the pixels
+ * whose window is inside the input are read in place by word gathers through a map of the
+ * window, and only the border pixels go through im2col rows (sg_sparse_mve.h).
  * Reference: compiler/slimgen/ref/sparse.py conv2d(), i.e. ref.conv on the densified weights. */
 #include "sg_kernels.h"
 
@@ -36,25 +37,19 @@ sg_status sg_conv2d_s8_bsr1x4(const sg_conv2d_s8_bsr1x4_params *p,
     /* Padded taps hold the zero point: x + in_offset == 0 there, so the folded bias cancels. */
     const int8_t fill = (int8_t)(-p->rq.in_offset);
     int8_t *rows = (int8_t *)scratch.buf;
+#if SG_HAS_MVE
+    /* k % 4 == 0: the map and the im2col rows after it are aligned when the scratch is. */
+    if (sg_sparse_mve_aligned(rows) && sg_sparse_mve_aligned(input)) {
+        sg_sparse_mve_conv(&p->w, NULL, input, &g, fill, rows, p->bias, &p->rq, output);
+        return SG_OK;
+    }
+#endif
 #if SG_HAS_DSP
     int32_t *xw = (int32_t *)(rows + SG_SPARSE_CONV_ROWS * k);
 #endif
     for (int32_t i = 0; i < pixels; i += SG_SPARSE_CONV_ROWS) {
         const int32_t n = sg_im2col_rows(input, &g, i, k, fill, rows);
         int8_t *out = output + i * cout;
-#if SG_HAS_MVE
-        /* k % 4 == 0: the im2col rows are aligned when the scratch is. */
-        if (sg_sparse_mve_aligned(rows)) {
-            if (n == 4) {
-                sg_bsr1x4_mve_rows_4(&p->w, rows, k, p->bias, &p->rq, out, cout);
-            } else {
-                for (int32_t j = 0; j < n; ++j) {
-                    sg_bsr1x4_mve_rows_1(&p->w, rows + j * k, p->bias, &p->rq, out + j * cout);
-                }
-            }
-            continue;
-        }
-#endif
         if (n == 4) {
 #if SG_HAS_DSP
             sg_bsr1x4_widen(rows, k, 4, k, xw);

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "sg_sparse.h"
+#include "sg_sparse_conv.h"
 
 #if SG_HAS_MVE
 #include <arm_mve.h>
@@ -34,14 +35,14 @@ static inline int sg_sparse_mve_aligned(const int8_t *p)
     return ((uintptr_t)p & 3u) == 0;
 }
 
-/* out[j * out_step + i] = the output stage of bias[i] + acc[j * SG_SPARSE_CHUNK + i] for
+/* out[out_off[j] + i] = the output stage of bias[i] + acc[j * SG_SPARSE_CHUNK + i] for
  * pixels j < np, channels i < n (rq's mult and shift and the bias moved to the first row):
  * four channels per vector, their multipliers, shifts and biases loaded and split once for
  * the np pixels, the last group predicated. */
 static inline void sg_sparse_mve_requant(const int32_t *acc, const int32_t *bias,
                                          const int32_t *mult, const int32_t *shift,
                                          const sg_mve_out_stage *st, int32_t n, int32_t np,
-                                         int8_t *out, int32_t out_step)
+                                         int8_t *out, const int32_t *out_off)
 {
     for (int32_t i = 0; i < n; i += 4) {
         const mve_pred16_t p = vctp32q((uint32_t)(n - i));
@@ -50,7 +51,7 @@ static inline void sg_sparse_mve_requant(const int32_t *acc, const int32_t *bias
         const int32x4_t b = bias != NULL ? vldrwq_z_s32(bias + i, p) : vdupq_n_s32(0);
         for (int32_t j = 0; j < np; ++j) {
             const int32x4_t a = vaddq_s32(vldrwq_z_s32(acc + j * SG_SPARSE_CHUNK + i, p), b);
-            vstrbq_p_s32(out + j * out_step + i, sg_mve_requant_output(a, m, sh, st), p);
+            vstrbq_p_s32(out + out_off[j] + i, sg_mve_requant_output(a, m, sh, st), p);
         }
     }
 }
@@ -89,6 +90,7 @@ static inline void sg_bsr1x4_mve_rows_1(const sg_bsr1x4_s8 *w, const int8_t *x,
     const int8_t *v = w->values;
     const int32_t rows = w->rows;
     const sg_mve_out_stage st = sg_mve_out_stage_of(rq);
+    static const int32_t out_off[1] = {0};
     int32_t acc[SG_SPARSE_CHUNK];
     for (int32_t r0 = 0; r0 < rows; r0 += SG_SPARSE_CHUNK) {
         const int32_t n = sg_min_s32(SG_SPARSE_CHUNK, rows - r0);
@@ -118,24 +120,28 @@ static inline void sg_bsr1x4_mve_rows_1(const sg_bsr1x4_s8 *w, const int8_t *x,
             acc[i] = s + s2;
         }
         sg_sparse_mve_requant(acc, bias != NULL ? bias + r0 : NULL, rq->mult + r0,
-                              rq->shift + r0, &st, n, 1, out + r0, 0);
+                              rq->shift + r0, &st, n, 1, out + r0, out_off);
     }
 }
 
-/* Four pixels x0 + j * step (j < 4, step % 4 == 0) per pass over the weights:
- * out0[j * out_step + r]. Rows are short here (a 1x1 over 64 channels at 20 % density has 3
- * blocks per row), so every group of 4 blocks takes the predicated step. */
+/* Pixels x0 + j * step (j < np <= 4, step % 4 == 0; lanes j >= np repeat pixel np - 1 and
+ * are not stored) per pass over the weights: out0[out_off[j] + r]. Block b of a pixel is the
+ * word at x + 4 * b, or with a map (conv without im2col, sg_sparse_mve_conv) at
+ * x + 4 * map[b]: one more gather per 4 blocks, shared by the pixels. Rows are short here (a
+ * 1x1 over 64 channels at 20 % density has 3 blocks per row), so every group of 4 blocks
+ * takes the predicated step. */
 static inline void sg_bsr1x4_mve_rows_4(const sg_bsr1x4_s8 *w, const int8_t *x0, int32_t step,
-                                        const int32_t *bias, const sg_requant *rq, int8_t *out0,
-                                        int32_t out_step)
+                                        int32_t np, const uint32_t *map, const int32_t *bias,
+                                        const sg_requant *rq, int8_t *out0,
+                                        const int32_t *out_off)
 {
     const uint16_t *nb = w->row_blocks;
     const uint16_t *col = w->block_col;
     const int8_t *v = w->values;
     const int32_t rows = w->rows;
-    const int8_t *x1 = x0 + step;
-    const int8_t *x2 = x1 + step;
-    const int8_t *x3 = x2 + step;
+    const int8_t *x1 = x0 + (np > 1 ? step : 0);
+    const int8_t *x2 = x0 + (np > 2 ? 2 * step : (x1 - x0));
+    const int8_t *x3 = x0 + (np > 3 ? 3 * step : (x2 - x0));
     const sg_mve_out_stage st = sg_mve_out_stage_of(rq);
     int32_t acc[4 * SG_SPARSE_CHUNK];
     for (int32_t r0 = 0; r0 < rows; r0 += SG_SPARSE_CHUNK) {
@@ -149,7 +155,8 @@ static inline void sg_bsr1x4_mve_rows_4(const sg_bsr1x4_s8 *w, const int8_t *x0,
             int32_t k = *nb++;
             /* As in sg_bsr1x4_mve_rows_1's tail: once even for an empty row. */
             do {
-                SG_BSR1X4_MVE_TAIL(k, col, v, p, c, wv);
+                SG_BSR1X4_MVE_TAIL(k, col, v, p, cb, wv);
+                const uint32x4_t c = map != NULL ? vldrwq_gather_shifted_offset_u32(map, cb) : cb;
                 a0 = vmladavaq_s8(a0, sg_bsr1x4_mve_gather(x0, c), wv);
                 a1 = vmladavaq_s8(a1, sg_bsr1x4_mve_gather(x1, c), wv);
                 a2 = vmladavaq_s8(a2, sg_bsr1x4_mve_gather(x2, c), wv);
@@ -164,7 +171,190 @@ static inline void sg_bsr1x4_mve_rows_4(const sg_bsr1x4_s8 *w, const int8_t *x0,
             a[3 * SG_SPARSE_CHUNK] = a3;
         }
         sg_sparse_mve_requant(acc, bias != NULL ? bias + r0 : NULL, rq->mult + r0,
-                              rq->shift + r0, &st, n, 4, out0 + r0, out_step);
+                              rq->shift + r0, &st, n, np, out0 + r0, out_off);
+    }
+}
+
+
+/* ---- unstructured (sg_csr8_s8): one scalar weight times a vector of pixels ------------------
+ * An entry's column is the same for every pixel, so a VLDRB.S32 gather at the entry's cursor
+ * with the pixel offsets (0, step, 2 step, 3 step) loads four pixels' inputs, sign-extended to
+ * int32 lanes, and one VMLA by the scalar weight does the four MACs (no alignment needed: byte
+ * gathers). With 8 pixels (two gathers per entry) llvm-mca puts an entry at 8 cycles, 1 per
+ * MAC, against the DSP walker's 1 MAC per ~5 instructions. Escape entries (value 0) add 0. */
+
+/* Pixels x0 + j * step, j < np (1 <= np <= 4 * (1 + wide), wide a constant 0 or 1):
+ * out0[out_off[j] + r] for every row r (out_off has 4 * (1 + wide) entries). Lanes j >= np repeat pixel np - 1 and are not
+ * stored. Column t of a pixel is at x + t, or with a map (conv without im2col) at
+ * x + map[t]. */
+static inline void sg_csr8_mve_rows(const sg_csr8_s8 *w, const int8_t *x0, int32_t step,
+                                    int32_t np, const uint32_t *map, const int32_t *bias,
+                                    const sg_requant *rq, int8_t *out0,
+                                    const int32_t *out_off, int wide)
+{
+    const uint16_t *len = w->row_len;
+    const uint8_t *d = w->delta;
+    const int8_t *v = w->values;
+    const int32_t rows = w->rows;
+    const sg_mve_out_stage st = sg_mve_out_stage_of(rq);
+    const uint32x4_t lane = vidupq_n_u32(0u, 1);
+    const uint32x4_t lane_hi = vaddq_n_u32(lane, 4u);
+    const uint32x4_t last = vdupq_n_u32((uint32_t)np - 1u);
+    const uint32x4_t off_lo = vmulq_n_u32(vminq_u32(lane, last), (uint32_t)step);
+    const uint32x4_t off_hi = vmulq_n_u32(vminq_u32(lane_hi, last), (uint32_t)step);
+    const uint32x4_t out_lo = vreinterpretq_u32_s32(vld1q_s32(out_off));
+    const uint32x4_t out_hi = wide ? vreinterpretq_u32_s32(vld1q_s32(out_off + 4)) : out_lo;
+    const mve_pred16_t p_lo = vctp32q((uint32_t)np);
+    const mve_pred16_t p_hi = vctp32q(np > 4 ? (uint32_t)np - 4u : 0u);
+    for (int32_t r = 0; r < rows; ++r) {
+        int32x4_t a_lo = vdupq_n_s32(0);
+        int32x4_t a_hi = a_lo;
+        uint32_t t = 0;
+        int32_t k = len[r];
+        /* Two entries per iteration: the second's scalar loads fill the first's gathers. The
+         * asm hides the pointers and count from GCC's loop analysis, as SG_BSR1X4_MVE_NEXT. */
+        for (; k >= 2; k -= 2) {
+            const uint32_t t0 = t + d[0];
+            t = t0 + d[1];
+            const int8_t *xq = x0 + (map != NULL ? map[t0] : t0);
+            const int8_t *xp = x0 + (map != NULL ? map[t] : t);
+            const int32_t w0 = v[0];
+            const int32_t w1 = v[1];
+            a_lo = vmlaq_n_s32(a_lo, vldrbq_gather_offset_s32(xq, off_lo), w0);
+            if (wide) {
+                a_hi = vmlaq_n_s32(a_hi, vldrbq_gather_offset_s32(xq, off_hi), w0);
+            }
+            a_lo = vmlaq_n_s32(a_lo, vldrbq_gather_offset_s32(xp, off_lo), w1);
+            if (wide) {
+                a_hi = vmlaq_n_s32(a_hi, vldrbq_gather_offset_s32(xp, off_hi), w1);
+            }
+            d += 2;
+            v += 2;
+            __asm__("" : "+r"(d), "+r"(v), "+r"(k));
+        }
+        if (k > 0) {
+            t += *d++;
+            const int8_t *xp = x0 + (map != NULL ? map[t] : t);
+            const int32_t w0 = *v++;
+            a_lo = vmlaq_n_s32(a_lo, vldrbq_gather_offset_s32(xp, off_lo), w0);
+            if (wide) {
+                a_hi = vmlaq_n_s32(a_hi, vldrbq_gather_offset_s32(xp, off_hi), w0);
+            }
+        }
+        const int32_t shift = rq->shift[r];
+        const sg_mve_channel ch = {0, rq->mult[r], shift > 0 ? shift : 0, shift < 0 ? -shift : 0};
+        const int32_t b = sg_bias_or_zero(bias, r);
+        vstrbq_scatter_offset_p_s32(out0 + r, out_lo,
+                                    sg_mve_requant_channel(vaddq_n_s32(a_lo, b), &ch, &st), p_lo);
+        if (wide) {
+            vstrbq_scatter_offset_p_s32(
+                out0 + r, out_hi, sg_mve_requant_channel(vaddq_n_s32(a_hi, b), &ch, &st), p_hi);
+        }
+    }
+}
+
+
+/* ---- general convolution (groups 1) without im2col for interior pixels -------------------
+ * Where a pixel's whole window lies inside the input, im2col column t is at a fixed offset
+ * map[t] from the window's first input, and consecutive output pixels of an output row are
+ * stride_w * C_in bytes apart: the walkers gather straight from the input through the map
+ * (built once per call in scratch), and only the border pixels are copied to im2col rows.
+ * The copy was most of the sparse conv's cycles on the M55 (llvm-mca), where the dense conv
+ * has no such cost. bsr1x4 needs C_in % 4 == 0 (a block inside one tap, word aligned);
+ * otherwise every pixel takes the im2col rows. Scratch: the map (k bytes for bsr1x4, 4 k for
+ * csr8), then 4 (bsr1x4) or 8 (csr8) im2col rows of k bytes. */
+
+/* map[t] for the im2col columns t = (ky, kx, c), c a multiple of unit, divided by unit. */
+static inline void sg_sparse_mve_tap_map(const sg_window_geometry *g, int32_t unit,
+                                         uint32_t *map)
+{
+    const int32_t cin = g->in.c;
+    for (int32_t ky = 0; ky < g->kernel_h; ++ky) {
+        for (int32_t kx = 0; kx < g->kernel_w; ++kx) {
+            const int32_t tap = (ky * g->dil_h * g->in.w + kx * g->dil_w) * cin;
+            for (int32_t c = 0; c < cin; c += unit) {
+                *map++ = (uint32_t)((tap + c) / unit);
+            }
+        }
+    }
+}
+
+static inline int sg_sparse_mve_inside(const sg_window_geometry *g, int32_t ox)
+{
+    return sg_axis_taps_at(ox, g->in.w, g->kernel_w, g->stride_w, g->pad_left, g->dil_w)
+               .count == g->kernel_w;
+}
+
+/* One of wb (bsr1x4, 4 pixels per pass) or wc (csr8, 8 pixels per pass) is not NULL; callers
+ * pass a literal NULL, so the inlined copy keeps one walker. */
+static inline void sg_sparse_mve_walk(const sg_bsr1x4_s8 *wb, const sg_csr8_s8 *wc,
+                                      const int8_t *x, int32_t step, int32_t np,
+                                      const uint32_t *map, const int32_t *bias,
+                                      const sg_requant *rq, int8_t *out, const int32_t *out_off)
+{
+    if (wb != NULL) {
+        sg_bsr1x4_mve_rows_4(wb, x, step, np, map, bias, rq, out, out_off);
+    } else {
+        sg_csr8_mve_rows(wc, x, step, np, map, bias, rq, out, out_off, 1);
+    }
+}
+
+/* One of wb (bsr1x4, 4 pixels per pass) or wc (csr8, 8 pixels per pass) is not NULL; callers
+ * pass a literal NULL, so the inlined copy keeps one walker. */
+static inline void sg_sparse_mve_conv(const sg_bsr1x4_s8 *wb, const sg_csr8_s8 *wc,
+                                      const int8_t *input, const sg_window_geometry *g,
+                                      int8_t fill, int8_t *scratch, const int32_t *bias,
+                                      const sg_requant *rq, int8_t *output)
+{
+    const int32_t cin = g->in.c;
+    const int32_t k = g->kernel_h * g->kernel_w * cin;
+    const int32_t cout = g->out.c;
+    const int32_t group = wb != NULL ? 4 : 8;
+    const int direct = wb == NULL || cin % 4 == 0;
+    uint32_t *map = (uint32_t *)(void *)scratch;
+    int8_t *rows = scratch + (wb != NULL ? k : 4 * k);
+    if (direct) {
+        sg_sparse_mve_tap_map(g, wb != NULL ? 4 : 1, map);
+    }
+    const int32_t xstep = g->stride_w * cin;
+    int32_t off[8];
+    for (int32_t j = 0; j < 8; ++j) {
+        off[j] = j * cout;
+    }
+    /* Border pixels wait in im2col rows until a pass is full (or the layer ends), so that
+     * the one or two border pixels of an output row do not each cost a pass. */
+    int32_t pend_off[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int32_t pending = 0;
+    for (int32_t oy = 0; oy < g->out.h; ++oy) {
+        const int row_inside =
+            direct && sg_axis_taps_at(oy, g->in.h, g->kernel_h, g->stride_h, g->pad_top,
+                                      g->dil_h).count == g->kernel_h;
+        const int32_t iy = oy * g->stride_h - g->pad_top;
+        for (int32_t ox = 0; ox < g->out.w;) {
+            const int32_t pixel = oy * g->out.w + ox;
+            int32_t n = 0;
+            while (row_inside && n < group && ox + n < g->out.w &&
+                   sg_sparse_mve_inside(g, ox + n)) {
+                ++n;
+            }
+            if (n > 0) {
+                const int8_t *x = input + (iy * g->in.w + ox * g->stride_w - g->pad_left) * cin;
+                sg_sparse_mve_walk(wb, wc, x, xstep, n, map, bias, rq, output + pixel * cout,
+                                   off);
+                ox += n;
+                continue;
+            }
+            sg_im2col_row(input, g, pixel, fill, rows + pending * k);
+            pend_off[pending++] = pixel * cout;
+            ++ox;
+            if (pending == group) {
+                sg_sparse_mve_walk(wb, wc, rows, k, pending, NULL, bias, rq, output, pend_off);
+                pending = 0;
+            }
+        }
+    }
+    if (pending > 0) {
+        sg_sparse_mve_walk(wb, wc, rows, k, pending, NULL, bias, rq, output, pend_off);
     }
 }
 
