@@ -2,6 +2,7 @@
 
     python3 benchmarks/sparse_calibrate.py                 # m4, m7, m33 -> lower/sparse_costs.json
     python3 benchmarks/sparse_calibrate.py --core m4 --dry-run
+    python3 benchmarks/sparse_calibrate.py --core m55 --merge   # only the m55 rows (QEMU counts)
 
 For each core, the dense and every sparse fc / 1x1 / conv kernel runs on a few layer shapes
 and densities, quantized as models are (per-channel multipliers, fused ReLU), profiled by
@@ -208,6 +209,17 @@ def fit(points: list[dict]) -> tuple[dict, dict]:
     return coefs, quality
 
 
+def merge_rows(old: dict, new: dict, cores: str) -> dict:
+    """``old`` with the rows and fit of ``new``'s cores replaced (a colleague may re-fit the
+    other cores in the same file: read it just before writing)."""
+    merged = dict(old)
+    merged["cores"] = {**old.get("cores", {}), **new["cores"]}
+    merged["fit"] = {**old.get("fit", {}), **new["fit"]}
+    merged["generated_by"] = (f"{old.get('generated_by', '')}; {cores} re-fitted with "
+                              f"--core {cores} --merge")
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--core", default="m4,m7,m33")
@@ -217,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--family", default="fc,pw,conv",
                     help="layer families to measure (with --dry-run: a quick look at one fit)")
     ap.add_argument("--kernels", type=Path, default=None, help=KERNELS_HELP)
+    ap.add_argument("--merge", action="store_true",
+                    help="replace only the measured cores' rows in the existing table (read "
+                         "just before writing), keeping the other cores' rows")
     args = ap.parse_args(argv)
     if args.kernels is not None:
         use_kernels(args.kernels)
@@ -235,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         table["fit"][core] = quality
     if args.points is not None:
         args.points.write_text(json.dumps(all_points, indent=0) + "\n")
+    if args.merge and COSTS_FILE.is_file():
+        table = merge_rows(json.loads(COSTS_FILE.read_text()), table, args.core)
     text = json.dumps(table, indent=1, sort_keys=True) + "\n"
     print(text)
     if not args.dry_run:

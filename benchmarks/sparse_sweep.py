@@ -2,13 +2,14 @@
 
     python3 benchmarks/sparse_sweep.py                      # m4, m7, m33; table + JSON + PNG
     python3 benchmarks/sparse_sweep.py --core m4 --layer fc640 --no-plot
+    python3 benchmarks/sparse_sweep.py --core m55 --no-plot --json m55.json   # Helium, in QEMU
 
 Layers (issue #7): FC 640->128, pointwise 1x1 64->64 on 25x5, and conv 3x3 16->16 on 32x32 (the
 sparse convs run through im2col). Densities 100/50/30/20/10/5 % for unstructured, bsr1x4 and
 shared; N:4 runs at its own density (2:4 at 50 %, 1:4 at 25 %). Each point is one kernel call
-profiled in Unicorn (compiler/slimgen/profile/sparsebench.py): exact instructions, estimated
-cycles (zero-wait-state memory, see docs/profile.md), the weight bytes as stored, and a
-bit-exact check of the output against the reference. Writes docs/sparse_sweep.json and
+profiled in Unicorn (compiler/slimgen/profile/sparsebench.py; the M55 in QEMU, which emulates
+Helium): exact instructions, estimated cycles (zero-wait-state memory, see docs/profile.md),
+the weight bytes as stored, and a bit-exact check of the output against the reference. Writes docs/sparse_sweep.json and
 docs/sparse_speedup.png (speedup against density per format, one panel per layer and core) and
 prints the break-even density per format and core.
 """

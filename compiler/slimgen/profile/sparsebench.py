@@ -29,7 +29,6 @@ from slimgen.profile.kernelbench import Case, Shape, make_case
 from slimgen.profile.qemu_count import run_inference_qemu
 from slimgen.profile.run import run_inference
 
-
 KERNELS_HELP = ("a kernels/ folder to measure instead of the checkout's (e.g. a committed "
                 "state: git archive HEAD kernels | tar -x -C /tmp/k)")
 
