@@ -100,13 +100,15 @@ static inline void sg_bsr1x4_mve_rows_1(const sg_bsr1x4_s8 *w, const int8_t *x,
             int32_t k = *nb++;
             /* Two groups per iteration into two sums: each gather's load latency is hidden
              * behind the other group's work (llvm-mca: 6.5 cycles per 4 blocks, 9 with one). */
-            for (; k >= 8; k -= 8, col += 8, v += 32) {
+            while (k >= 8) {
                 const uint32x4_t ca = vldrhq_u32(col);
                 const uint32x4_t cb = vldrhq_u32(col + 4);
                 const int8x16_t xa = sg_bsr1x4_mve_gather(x, ca);
                 const int8x16_t xb = sg_bsr1x4_mve_gather(x, cb);
                 s = vmladavaq_s8(s, xa, vld1q_s8(v));
                 s2 = vmladavaq_s8(s2, xb, vld1q_s8(v + 16));
+                SG_BSR1X4_MVE_NEXT(col, v, k);
+                SG_BSR1X4_MVE_NEXT(col, v, k);
             }
             /* Once even for k == 0 (an all-false predicate adds nothing): no test. The
              * pointers overshoot by -k blocks at the end. */
