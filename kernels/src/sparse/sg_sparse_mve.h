@@ -1,19 +1,24 @@
-/* slimgen kernel internals (Helium): the bsr1x4 row walkers on Cortex-M55.
+/* slimgen kernel internals (Helium): the sparse walkers of Cortex-M55 (bsr1x4, unstructured).
  *
- * A 1x4 block is 4 contiguous int8 inputs, one word. A VLDRW gather with the row's block
- * columns as word offsets (VLDRH.U32 widens four uint16 columns) puts the inputs of four
+ * bsr1x4: a 1x4 block is 4 contiguous int8 inputs, one word. A VLDRW gather with the row's
+ * block columns as word offsets (VLDRH.U32 widens four uint16 columns) puts the inputs of four
  * blocks in one vector, the four blocks' 16 weights are one contiguous VLDRB, and VMLADAVA.S8
  * does the 16 MACs: per 4 blocks, 3 loads and one MAC instruction, where the DSP walker
  * (sg_sparse.h) spends 2 loads, 4 SXTB16 and 2 SMLAD per block. With four pixels per pass
- * (1x1 and im2col rows) the column and weight loads serve four gathers from four bases.
+ * (1x1 and conv) the column and weight loads serve four gathers from four bases.
+ *
+ * unstructured (csr8): see sg_csr8_mve_rows (one scalar weight times 8 pixels).
+ *
+ * conv: no im2col copy for the pixels whose window is inside the input (sg_sparse_mve_conv).
  *
  * The row sums go to a stack array and the output stage runs four channels per vector
  * (sg_requant_mve.h, bit-exact with sg_requant_output): on the DSP path the scalar output
  * stage was most of a 1x1 layer's cycles at low density.
  *
- * Word gathers fault on unaligned addresses: the kernels take these walkers only when the
- * input is word aligned (arena buffers are 16-byte aligned, and cols % 4 == 0 keeps every
- * pixel row aligned), and the DSP walkers otherwise.
+ * Word gathers fault on unaligned addresses: the bsr1x4 kernels take these walkers only when
+ * the input (and scratch) is word aligned (arena buffers are 16-byte aligned, and
+ * cols % 4 == 0 keeps every pixel row aligned), and the DSP walkers otherwise.
+ * Cycle figures in the comments are llvm-mca's Cortex-M55 model (docs/sparse.md, "M55").
  * Reference: the same as sg_sparse.h's (densify, then the dense reference); checked on the
  * emulated M55 by tests/firmware/test_sparse_mve.py.
  */
@@ -256,13 +261,30 @@ static inline void sg_csr8_mve_rows(const sg_csr8_s8 *w, const int8_t *x0, int32
 }
 
 
+/* A 1x1 convolution: eight pixels per pass (the last pass ragged). */
+static inline void sg_csr8_mve_1x1(const sg_csr8_s8 *w, const int8_t *input, int32_t pixels,
+                                   const int32_t *bias, const sg_requant *rq, int8_t *output)
+{
+    const int32_t cin = w->cols;
+    const int32_t cout = w->rows;
+    int32_t off[8];
+    for (int32_t j = 0; j < 8; ++j) {
+        off[j] = j * cout;
+    }
+    for (int32_t i = 0; i < pixels; i += 8) {
+        sg_csr8_mve_rows(w, input + i * cin, cin, sg_min_s32(8, pixels - i), NULL, bias, rq,
+                         output + i * cout, off, 1);
+    }
+}
+
 /* ---- general convolution (groups 1) without im2col for interior pixels -------------------
  * Where a pixel's whole window lies inside the input, im2col column t is at a fixed offset
  * map[t] from the window's first input, and consecutive output pixels of an output row are
  * stride_w * C_in bytes apart: the walkers gather straight from the input through the map
  * (built once per call in scratch), and only the border pixels are copied to im2col rows.
- * The copy was most of the sparse conv's cycles on the M55 (llvm-mca), where the dense conv
- * has no such cost. bsr1x4 needs C_in % 4 == 0 (a block inside one tap, word aligned);
+ * The copy (and its per-pixel window geometry) cost the bsr1x4 3x3 conv 16->16 on 32x32 at
+ * 20 % density a third of its estimated cycles (874k with it, 602k without). Border pixels
+ * wait in the rows until a pass is full. bsr1x4 needs C_in % 4 == 0 (a block inside one tap, word aligned);
  * otherwise every pixel takes the im2col rows. Scratch: the map (k bytes for bsr1x4, 4 k for
  * csr8), then 4 (bsr1x4) or 8 (csr8) im2col rows of k bytes. */
 
