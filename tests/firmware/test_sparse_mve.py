@@ -1,4 +1,4 @@
-"""The Helium bsr1x4 walkers (kernels/src/sparse/sg_sparse_mve.h) are bit-exact with the integer
+"""The Helium sparse walkers (kernels/src/sparse/sg_sparse_mve.h) are bit-exact with the integer
 reference (densify, then the dense reference) on the emulated Cortex-M55 (mps3-an547, QEMU
 emulates MVE; nothing on the host can run it).
 
@@ -9,7 +9,9 @@ through the window map, border pixels batched in im2col rows), a 1x2 conv over 6
 loop and its predicated tail), each weight matrix pruned in 1x4 blocks along
 slimgen's reduction axis at its own random density, with one all-zero and one full row, and
 per-channel quantization. The firmware's disassembly must contain the word gather, so a
-dispatch that silently fell back to the DSP walkers fails here."""
+dispatch that silently fell back to the DSP walkers fails here. The shared-value 1x1 kernel
+(eight pixels per pass, the last ragged; byte gathers) is checked the same way on layers with
+five distinct int8 weights, random single-weight masks and empty rows."""
 
 from __future__ import annotations
 
@@ -70,27 +72,66 @@ def sparse_model(seed: int) -> tuple[nn.Module, tuple[int, ...]]:
     return model, (1, c0, h, w)
 
 
-def gathers(elf) -> int:
-    """Word gathers (VLDRW.U32 Qd, [Rn, Qm, UXTW #2]) in the firmware."""
+def disassembly(elf) -> list[str]:
     dump = subprocess.run([shutil.which("arm-none-eabi-objdump") or "arm-none-eabi-objdump",
                            "-d", "-m", "armv8.1-m.main", str(elf)],
                           capture_output=True, text=True, check=True).stdout
-    return sum(1 for line in dump.splitlines() if "vldrw" in line and "uxtw #2" in line)
+    return dump.splitlines()
 
 
-@pytest.mark.parametrize("seed", (0, 1, 2))
-def test_bsr1x4_mve_bit_exact_on_m55(seed, tmp_path):
-    torch.manual_seed(seed)
-    model, shape = sparse_model(seed)
-    out = build_model(model, shape, tmp_path, n_calib=8, name="m", sparse="bsr1x4",
+def built_bit_exact_on_m55(model: nn.Module, shape: tuple[int, ...], tmp_path, fmt: str,
+                           seed: int) -> tuple[list[dict], list[str]]:
+    """Builds ``model`` with ``--sparse fmt`` for the M55, runs 3 inputs on mps3-an547 and
+    asserts bit-exactness; returns report.json's layers and the firmware's disassembly."""
+    out = build_model(model, shape, tmp_path, n_calib=8, name="m", sparse=fmt,
                       target="cortex-m55")
-    layers = json.loads((out / "report.json").read_text())["layers"]
-    kernels = {lyr["kernel"] for lyr in layers}
-    assert {"sg_fc_s8_bsr1x4", "sg_conv2d_s8_1x1_bsr1x4", "sg_conv2d_s8_bsr1x4"} <= kernels
     x = random_inputs(shape, 3, seed=seed + 7)
     _, qg, _ = api.load_built(out)
     expected = api.reference_outputs(out, x)
     build_firmware(out, None, BOARD)
     result = run_on_board(out, api.quantize_inputs(qg, x, out), expected)
     assert result["bit_exact"], result["mismatches"]
-    assert gathers(out / FIRMWARE / ELF) > 0, "the bsr1x4 kernels did not take the MVE path"
+    layers = json.loads((out / "report.json").read_text())["layers"]
+    return layers, disassembly(out / FIRMWARE / ELF)
+
+
+@pytest.mark.parametrize("seed", (0, 1, 2))
+def test_bsr1x4_mve_bit_exact_on_m55(seed, tmp_path):
+    torch.manual_seed(seed)
+    model, shape = sparse_model(seed)
+    layers, dis = built_bit_exact_on_m55(model, shape, tmp_path, "bsr1x4", seed)
+    kernels = {lyr["kernel"] for lyr in layers}
+    assert {"sg_fc_s8_bsr1x4", "sg_conv2d_s8_1x1_bsr1x4", "sg_conv2d_s8_bsr1x4"} <= kernels
+    # word gathers: VLDRW.U32 Qd, [Rn, Qm, UXTW #2]
+    assert any("vldrw" in ln and "uxtw #2" in ln for ln in dis), \
+        "the bsr1x4 kernels did not take the MVE path"
+
+
+def shared_model(seed: int) -> tuple[nn.Module, tuple[int, ...]]:
+    """1x1 layers whose int8 weights take 5 values (+-127, +-64, 0: every row's largest
+    magnitude is a, the rest +-a or +-a/2), single weights kept at random, row 0 empty."""
+    rng = np.random.default_rng(seed)
+    c0, c1 = int(rng.integers(5, 40)), int(rng.integers(3, 30))
+    h, w = [(5, 5), (3, 7), (2, 9)][seed % 3]
+    model = nn.Sequential(nn.Conv2d(c0, c1, 1), nn.ReLU(), nn.Conv2d(c1, 7, 1))
+    with torch.no_grad():
+        for layer in (model[0], model[2]):
+            wt = layer.weight
+            rows, cols = wt.shape[0], wt.shape[1]
+            keep = rng.random((rows, cols)) < rng.uniform(0.05, 0.6)
+            vals = rng.choice([-1.0, -0.5, 0.5, 1.0], (rows, cols)) * keep
+            vals[:, 0] = np.where(vals[:, 0] == 0, 1.0, np.sign(vals[:, 0]))
+            vals[0] = 0.0
+            wt.copy_(torch.tensor(vals * 0.3, dtype=torch.float32).view_as(wt))
+    return model, (1, c0, h, w)
+
+
+@pytest.mark.parametrize("seed", (0, 1, 2))
+def test_shared_mve_bit_exact_on_m55(seed, tmp_path):
+    torch.manual_seed(seed)
+    model, shape = shared_model(seed)
+    layers, dis = built_bit_exact_on_m55(model, shape, tmp_path, "shared", seed)
+    assert [lyr["kernel"] for lyr in layers if "sparse" in lyr] == ["sg_conv2d_s8_1x1_shared"] * 2
+    # byte gathers into int32 lanes: VLDRB.S32 Qd, [Rn, Qm]
+    assert any("vldrb.s32" in ln and ", q" in ln for ln in dis), \
+        "the shared 1x1 did not take the MVE path"

@@ -5,7 +5,7 @@
  * Reference: compiler/slimgen/ref/sparse.py conv2d(), i.e. ref.conv on the densified weights. */
 #include "sg_kernels.h"
 
-#include "sg_sparse_shared.h"
+#include "sg_sparse_mve.h"
 
 int32_t sg_conv2d_s8_1x1_shared_scratch_size(const sg_conv2d_s8_1x1_shared_params *p)
 {
@@ -32,6 +32,11 @@ sg_status sg_conv2d_s8_1x1_shared(const sg_conv2d_s8_1x1_shared_params *p,
     const int32_t cin = p->in.c;
     const int32_t cout = p->out.c;
     const int32_t pixels = p->in.h * p->in.w;
+#if SG_HAS_MVE
+    /* Helium: eight pixels per entry, gathered (sg_sparse_mve.h). */
+    sg_shared_mve_1x1(&p->w, table, input, pixels, p->bias, &p->rq, output);
+    return SG_OK;
+#endif
     int32_t i = 0;
     for (; i + 3 < pixels; i += 4) {
         sg_shared_rows_4(&p->w, table, input + i * cin, cin, p->bias, &p->rq, output + i * cout,

@@ -7,7 +7,7 @@
  * (sg_sparse.h) spends 2 loads, 4 SXTB16 and 2 SMLAD per block. With four pixels per pass
  * (1x1 and conv) the column and weight loads serve four gathers from four bases.
  *
- * unstructured (csr8): see sg_csr8_mve_rows (one scalar weight times 8 pixels).
+ * unstructured (csr8) and shared: sg_mve_scalar_rows (one scalar weight times 8 pixels).
  *
  * conv: no im2col copy for the pixels whose window is inside the input (sg_sparse_mve_conv).
  *
@@ -29,6 +29,7 @@
 
 #include "sg_sparse.h"
 #include "sg_sparse_conv.h"
+#include "sg_sparse_shared.h"
 
 #if SG_HAS_MVE
 #include <arm_mve.h>
@@ -183,26 +184,50 @@ static inline void sg_bsr1x4_mve_rows_4(const sg_bsr1x4_s8 *w, const int8_t *x0,
 }
 
 
-/* ---- unstructured (sg_csr8_s8): one scalar weight times a vector of pixels ------------------
+/* ---- unstructured (sg_csr8_s8) and shared: one scalar weight times a vector of pixels -----
  * An entry's column is the same for every pixel, so a VLDRB.S32 gather at the entry's cursor
  * with the pixel offsets (0, step, 2 step, 3 step) loads four pixels' inputs, sign-extended to
  * int32 lanes, and one VMLA by the scalar weight does the four MACs (no alignment needed: byte
  * gathers). With 8 pixels (two gathers per entry) llvm-mca puts an entry at 8 cycles, 1 per
- * MAC, against the DSP walker's 1 MAC per ~5 instructions. Escape entries (value 0) add 0. */
+ * MAC, against the DSP walker's 1 MAC per ~5 instructions. Escape entries (weight 0) add 0.
+ * The shared format (sg_sparse_shared.h) walks the same way, its entry bytes decoded through
+ * the call's decode table (advance << 16 | weight). */
 
-/* Pixels x0 + j * step, j < np (1 <= np <= 4 * (1 + wide), wide a constant 0 or 1):
- * out0[out_off[j] + r] for every row r (out_off has 4 * (1 + wide) entries). Lanes j >= np repeat pixel np - 1 and are not
- * stored. Column t of a pixel is at x + t, or with a map (conv without im2col) at
- * x + map[t]. */
-static inline void sg_csr8_mve_rows(const sg_csr8_s8 *w, const int8_t *x0, int32_t step,
-                                    int32_t np, const uint32_t *map, const int32_t *bias,
-                                    const sg_requant *rq, int8_t *out0,
-                                    const int32_t *out_off, int wide)
+/* Where a walker reads its entries: csr8 (d = deltas, v = values, table NULL) or shared
+ * (d = entry bytes, table = decode table). Callers build it with literal NULLs, so the
+ * inlined walker keeps one decoder. */
+typedef struct {
+    const uint8_t *d;
+    const int8_t *v;
+    const int32_t *table;
+    const uint16_t *len16; /* entries per row: one of len16 / len8 */
+    const uint8_t *len8;
+} sg_mve_entries;
+
+/* Entry i of d: its weight; *t moves to its column. */
+static inline int32_t sg_mve_entry(const sg_mve_entries *en, const uint8_t *d,
+                                   const int8_t *v, int32_t i, uint32_t *t)
 {
-    const uint16_t *len = w->row_len;
-    const uint8_t *d = w->delta;
-    const int8_t *v = w->values;
-    const int32_t rows = w->rows;
+    if (en->table != NULL) {
+        const uint32_t q = (uint32_t)en->table[d[i]];
+        *t += q >> 16;
+        return (int32_t)((q & 0xffffu) ^ 0x8000u) - 0x8000;
+    }
+    *t += d[i];
+    return v[i];
+}
+
+/* Pixels x0 + j * step, j < np <= 8: out0[out_off[j] + r] for every row r < rows (out_off
+ * has 8 entries). Lanes j >= np repeat pixel np - 1 and are not stored. Column t of a pixel
+ * is at x + t, or with a map (conv without im2col) at x + map[t]. */
+static inline void sg_mve_scalar_rows(const sg_mve_entries *en, int32_t rows,
+                                      const int8_t *x0, int32_t step, int32_t np,
+                                      const uint32_t *map, const int32_t *bias,
+                                      const sg_requant *rq, int8_t *out0,
+                                      const int32_t *out_off)
+{
+    const uint8_t *d = en->d;
+    const int8_t *v = en->v;
     const sg_mve_out_stage st = sg_mve_out_stage_of(rq);
     const uint32x4_t lane = vidupq_n_u32(0u, 1);
     const uint32x4_t lane_hi = vaddq_n_u32(lane, 4u);
@@ -210,70 +235,87 @@ static inline void sg_csr8_mve_rows(const sg_csr8_s8 *w, const int8_t *x0, int32
     const uint32x4_t off_lo = vmulq_n_u32(vminq_u32(lane, last), (uint32_t)step);
     const uint32x4_t off_hi = vmulq_n_u32(vminq_u32(lane_hi, last), (uint32_t)step);
     const uint32x4_t out_lo = vreinterpretq_u32_s32(vld1q_s32(out_off));
-    const uint32x4_t out_hi = wide ? vreinterpretq_u32_s32(vld1q_s32(out_off + 4)) : out_lo;
+    const uint32x4_t out_hi = vreinterpretq_u32_s32(vld1q_s32(out_off + 4));
     const mve_pred16_t p_lo = vctp32q((uint32_t)np);
     const mve_pred16_t p_hi = vctp32q(np > 4 ? (uint32_t)np - 4u : 0u);
     for (int32_t r = 0; r < rows; ++r) {
         int32x4_t a_lo = vdupq_n_s32(0);
         int32x4_t a_hi = a_lo;
         uint32_t t = 0;
-        int32_t k = len[r];
+        int32_t k = en->len16 != NULL ? (int32_t)en->len16[r] : (int32_t)en->len8[r];
         /* Two entries per iteration: the second's scalar loads fill the first's gathers. The
          * asm hides the pointers and count from GCC's loop analysis, as SG_BSR1X4_MVE_NEXT. */
         for (; k >= 2; k -= 2) {
-            const uint32_t t0 = t + d[0];
-            t = t0 + d[1];
+            const int32_t w0 = sg_mve_entry(en, d, v, 0, &t);
+            const uint32_t t0 = t;
+            const int32_t w1 = sg_mve_entry(en, d, v, 1, &t);
             const int8_t *xq = x0 + (map != NULL ? map[t0] : t0);
             const int8_t *xp = x0 + (map != NULL ? map[t] : t);
-            const int32_t w0 = v[0];
-            const int32_t w1 = v[1];
             a_lo = vmlaq_n_s32(a_lo, vldrbq_gather_offset_s32(xq, off_lo), w0);
-            if (wide) {
-                a_hi = vmlaq_n_s32(a_hi, vldrbq_gather_offset_s32(xq, off_hi), w0);
-            }
+            a_hi = vmlaq_n_s32(a_hi, vldrbq_gather_offset_s32(xq, off_hi), w0);
             a_lo = vmlaq_n_s32(a_lo, vldrbq_gather_offset_s32(xp, off_lo), w1);
-            if (wide) {
-                a_hi = vmlaq_n_s32(a_hi, vldrbq_gather_offset_s32(xp, off_hi), w1);
-            }
+            a_hi = vmlaq_n_s32(a_hi, vldrbq_gather_offset_s32(xp, off_hi), w1);
             d += 2;
-            v += 2;
+            v += en->table == NULL ? 2 : 0;
             __asm__("" : "+r"(d), "+r"(v), "+r"(k));
         }
         if (k > 0) {
-            t += *d++;
+            const int32_t w0 = sg_mve_entry(en, d, v, 0, &t);
             const int8_t *xp = x0 + (map != NULL ? map[t] : t);
-            const int32_t w0 = *v++;
+            d += 1;
+            v += en->table == NULL ? 1 : 0;
             a_lo = vmlaq_n_s32(a_lo, vldrbq_gather_offset_s32(xp, off_lo), w0);
-            if (wide) {
-                a_hi = vmlaq_n_s32(a_hi, vldrbq_gather_offset_s32(xp, off_hi), w0);
-            }
+            a_hi = vmlaq_n_s32(a_hi, vldrbq_gather_offset_s32(xp, off_hi), w0);
         }
         const int32_t shift = rq->shift[r];
         const sg_mve_channel ch = {0, rq->mult[r], shift > 0 ? shift : 0, shift < 0 ? -shift : 0};
         const int32_t b = sg_bias_or_zero(bias, r);
         vstrbq_scatter_offset_p_s32(out0 + r, out_lo,
                                     sg_mve_requant_channel(vaddq_n_s32(a_lo, b), &ch, &st), p_lo);
-        if (wide) {
-            vstrbq_scatter_offset_p_s32(
-                out0 + r, out_hi, sg_mve_requant_channel(vaddq_n_s32(a_hi, b), &ch, &st), p_hi);
-        }
+        vstrbq_scatter_offset_p_s32(out0 + r, out_hi,
+                                    sg_mve_requant_channel(vaddq_n_s32(a_hi, b), &ch, &st), p_hi);
     }
 }
 
+static inline void sg_csr8_mve_rows(const sg_csr8_s8 *w, const int8_t *x0, int32_t step,
+                                    int32_t np, const uint32_t *map, const int32_t *bias,
+                                    const sg_requant *rq, int8_t *out0, const int32_t *out_off)
+{
+    const sg_mve_entries en = {w->delta, w->values, NULL, w->row_len, NULL};
+    sg_mve_scalar_rows(&en, w->rows, x0, step, np, map, bias, rq, out0, out_off);
+}
 
-/* A 1x1 convolution: eight pixels per pass (the last pass ragged). */
+/* out_off[j] = j * step for the 8 lanes of a 1x1's passes. */
+static inline void sg_mve_out_offsets(int32_t step, int32_t *out_off)
+{
+    for (int32_t j = 0; j < 8; ++j) {
+        out_off[j] = j * step;
+    }
+}
+
+/* A 1x1 convolution, unstructured: eight pixels per pass (the last pass ragged). */
 static inline void sg_csr8_mve_1x1(const sg_csr8_s8 *w, const int8_t *input, int32_t pixels,
                                    const int32_t *bias, const sg_requant *rq, int8_t *output)
 {
-    const int32_t cin = w->cols;
-    const int32_t cout = w->rows;
     int32_t off[8];
-    for (int32_t j = 0; j < 8; ++j) {
-        off[j] = j * cout;
-    }
+    sg_mve_out_offsets(w->rows, off);
     for (int32_t i = 0; i < pixels; i += 8) {
-        sg_csr8_mve_rows(w, input + i * cin, cin, sg_min_s32(8, pixels - i), NULL, bias, rq,
-                         output + i * cout, off, 1);
+        sg_csr8_mve_rows(w, input + i * w->cols, w->cols, sg_min_s32(8, pixels - i), NULL, bias,
+                         rq, output + i * w->rows, off);
+    }
+}
+
+/* A 1x1 convolution, shared values, with the call's decode table (sg_shared_table). */
+static inline void sg_shared_mve_1x1(const sg_shared_s8 *w, const int32_t *table,
+                                     const int8_t *input, int32_t pixels, const int32_t *bias,
+                                     const sg_requant *rq, int8_t *output)
+{
+    const sg_mve_entries en = {w->entry, NULL, table, w->row_len, w->row_len8};
+    int32_t off[8];
+    sg_mve_out_offsets(w->rows, off);
+    for (int32_t i = 0; i < pixels; i += 8) {
+        sg_mve_scalar_rows(&en, w->rows, input + i * w->cols, w->cols,
+                           sg_min_s32(8, pixels - i), NULL, bias, rq, output + i * w->rows, off);
     }
 }
 
@@ -319,7 +361,7 @@ static inline void sg_sparse_mve_walk(const sg_bsr1x4_s8 *wb, const sg_csr8_s8 *
     if (wb != NULL) {
         sg_bsr1x4_mve_rows_4(wb, x, step, np, map, bias, rq, out, out_off);
     } else {
-        sg_csr8_mve_rows(wc, x, step, np, map, bias, rq, out, out_off, 1);
+        sg_csr8_mve_rows(wc, x, step, np, map, bias, rq, out, out_off);
     }
 }
 
@@ -342,9 +384,7 @@ static inline void sg_sparse_mve_conv(const sg_bsr1x4_s8 *wb, const sg_csr8_s8 *
     }
     const int32_t xstep = g->stride_w * cin;
     int32_t off[8];
-    for (int32_t j = 0; j < 8; ++j) {
-        off[j] = j * cout;
-    }
+    sg_mve_out_offsets(cout, off);
     /* Border pixels wait in im2col rows until a pass is full (or the layer ends), so that
      * the one or two border pixels of an output row do not each cost a pass. */
     int32_t pend_off[8] = {0, 0, 0, 0, 0, 0, 0, 0};
