@@ -155,16 +155,53 @@ def _print_build_summary(rep: dict[str, Any], out: Path) -> None:
     from rich.table import Table
 
     con = _console()
+    sparse = [lyr for lyr in rep["layers"] if lyr.get("sparse")]
     t = Table(title=f"{rep['name']}: {len(rep['layers'])} layers -> {out}")
-    for col in ("layer", "op", "kernel", "output", "MACs", "weight bytes"):
-        t.add_column(col, justify="right" if col in ("MACs", "weight bytes") else "left")
+    cols = ["layer", "op", "kernel", "output", "MACs", "weight bytes"]
+    if sparse:
+        cols.append("density / est. speedup")
+    for col in cols:
+        t.add_column(col, justify="left" if col in ("layer", "op", "kernel", "output") else "right")
     for lyr in rep["layers"]:
-        t.add_row(lyr["name"], lyr["op"], lyr["kernel"] or "-",
-                  "x".join(map(str, lyr["output_shape"])), f"{lyr['macs']:,}",
-                  f"{lyr['weight_bytes']:,}")
+        row = [lyr["name"], lyr["op"], lyr["kernel"] or "-",
+               "x".join(map(str, lyr["output_shape"])), f"{lyr['macs']:,}",
+               f"{lyr['weight_bytes']:,}"]
+        if sparse:
+            row.append(_sparse_cell(lyr.get("sparse")))
+        t.add_row(*row)
     con.print(t)
     con.print(f"MACs {rep['total_macs']:,}  weights {rep['weight_bytes']:,} B  "
               f"arena {rep['arena_bytes']:,} B (peak at {rep['arena_peak_layer']})")
+    if sparse:
+        dense, chosen = _sparse_est(sparse)
+        core = sparse[0]["sparse"].get("core", "?")
+        n = sum(1 for lyr in sparse if lyr["sparse"]["format"] != "dense")
+        con.print(f"sparse: {n} of {len(sparse)} candidate layers sparse; their estimated cycles "
+                  f"on {core} {dense:,} dense -> {chosen:,} ({dense / max(chosen, 1):.2f}x; "
+                  "per-candidate figures in report.json, measured: slimgen profile)")
+
+
+def _est_of(sp: dict[str, Any], fmt: str) -> int:
+    return next((int(c["est_cycles"]) for c in sp.get("candidates", []) if c["format"] == fmt), 0)
+
+
+def _sparse_cell(sp: dict[str, Any] | None) -> str:
+    """`34% 1.22x` for a layer that went sparse, `41% dense` for one that stayed dense."""
+    if not sp:
+        return ""
+    density = f"{100 * sp['density']:.0f}%"
+    dense, chosen = _est_of(sp, "dense"), _est_of(sp, sp["format"])
+    if sp["format"] == "dense" or not dense or not chosen:
+        return f"{density} dense"
+    return f"{density} {dense / chosen:.2f}x"
+
+
+def _sparse_est(layers: list[dict[str, Any]]) -> tuple[int, int]:
+    """Estimated cycles of the sparse candidate layers, all dense and as chosen."""
+    dense = sum(_est_of(lyr["sparse"], "dense") for lyr in layers)
+    chosen = sum(_est_of(lyr["sparse"], lyr["sparse"]["format"]) or
+                 _est_of(lyr["sparse"], "dense") for lyr in layers)
+    return dense, chosen
 
 
 @main.command()

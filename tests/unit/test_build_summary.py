@@ -1,0 +1,47 @@
+"""`slimgen build`'s summary: per sparse-candidate layer its density and the estimated speedup
+of the chosen kernel, and a total over the candidate layers (from report.json's candidates)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from slimgen import cli
+
+
+def _layer(name: str, fmt: str, density: float, dense: int, chosen: int | None) -> dict:
+    cands = [{"format": "dense", "est_cycles": dense}]
+    if chosen is not None:
+        cands.append({"format": "unstructured", "est_cycles": chosen})
+    return {"name": name, "op": "conv2d", "kernel": "k", "output_shape": [2, 2, 4], "macs": 64,
+            "weight_bytes": 10,
+            "sparse": {"format": fmt, "density": density, "core": "m4", "candidates": cands}}
+
+
+REPORT = {"name": "net", "total_macs": 192, "weight_bytes": 30, "arena_bytes": 64,
+          "arena_peak_layer": "L0",
+          "layers": [_layer("L0", "unstructured", 0.34, 1200, 1000),
+                     _layer("L1", "dense", 0.41, 800, 900),
+                     {"name": "L2", "op": "avgpool", "kernel": "p", "output_shape": [1, 1, 4],
+                      "macs": 0, "weight_bytes": 0}]}
+
+
+def test_sparse_cells_say_density_and_estimated_speedup() -> None:
+    assert cli._sparse_cell(REPORT["layers"][0]["sparse"]) == "34% 1.20x"
+    assert cli._sparse_cell(REPORT["layers"][1]["sparse"]) == "41% dense"
+    assert cli._sparse_cell(None) == ""
+
+
+def test_sparse_total_counts_dense_choices_at_their_dense_cost() -> None:
+    dense, chosen = cli._sparse_est(REPORT["layers"][:2])
+    assert (dense, chosen) == (2000, 1800)
+
+
+def test_summary_prints_the_sparse_line(capsys, monkeypatch) -> None:
+    from rich.console import Console
+
+    monkeypatch.setattr(cli, "_console", lambda: Console(width=200, force_terminal=False))
+    cli._print_build_summary(REPORT, Path("out"))
+    text = capsys.readouterr().out
+    assert "density / est. speedup" in text
+    assert "sparse: 1 of 2 candidate layers sparse" in text
+    assert "2,000 dense -> 1,800 (1.11x" in text
