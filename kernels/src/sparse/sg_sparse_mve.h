@@ -76,14 +76,14 @@ static inline int8x16_t sg_bsr1x4_mve_gather(const int8_t *x, uint32x4_t c)
     const uint32x4_t c = vldrhq_z_u32(col, p);                                                 \
     const int8x16_t wv = vldrbq_z_s8(v, p)
 
-/* The next group of 4 blocks, the pointers and count hidden from GCC's loop analysis: without
+/* The next n blocks, the pointers and count hidden from GCC's loop analysis: without
  * that, GCC computes the trip count and the pointers' final values of every row's short loop
  * up front (about 50 instructions per row, more than the loop itself at 20 % density). */
-#define SG_BSR1X4_MVE_NEXT(col, v, k)                                                          \
+#define SG_BSR1X4_MVE_NEXT(col, v, k, n)                                                       \
     do {                                                                                       \
-        (col) += 4;                                                                            \
-        (v) += 16;                                                                             \
-        (k) -= 4;                                                                              \
+        (col) += (n);                                                                          \
+        (v) += 4 * (n);                                                                        \
+        (k) -= (n);                                                                            \
         __asm__("" : "+r"(col), "+r"(v), "+r"(k));                                             \
     } while (0)
 
@@ -113,15 +113,14 @@ static inline void sg_bsr1x4_mve_rows_1(const sg_bsr1x4_s8 *w, const int8_t *x,
                 const int8x16_t xb = sg_bsr1x4_mve_gather(x, cb);
                 s = vmladavaq_s8(s, xa, vld1q_s8(v));
                 s2 = vmladavaq_s8(s2, xb, vld1q_s8(v + 16));
-                SG_BSR1X4_MVE_NEXT(col, v, k);
-                SG_BSR1X4_MVE_NEXT(col, v, k);
+                SG_BSR1X4_MVE_NEXT(col, v, k, 8);
             }
             /* Once even for k == 0 (an all-false predicate adds nothing): no test. The
              * pointers overshoot by -k blocks at the end. */
             do {
                 SG_BSR1X4_MVE_TAIL(k, col, v, p, c, wv);
                 s = vmladavaq_s8(s, sg_bsr1x4_mve_gather(x, c), wv);
-                SG_BSR1X4_MVE_NEXT(col, v, k);
+                SG_BSR1X4_MVE_NEXT(col, v, k, 4);
             } while (k > 0);
             col += k; /* k <= 0: back to the row's end */
             v += 4 * k;
@@ -169,7 +168,7 @@ static inline void sg_bsr1x4_mve_rows_4(const sg_bsr1x4_s8 *w, const int8_t *x0,
                 a1 = vmladavaq_s8(a1, sg_bsr1x4_mve_gather(x1, c), wv);
                 a2 = vmladavaq_s8(a2, sg_bsr1x4_mve_gather(x2, c), wv);
                 a3 = vmladavaq_s8(a3, sg_bsr1x4_mve_gather(x3, c), wv);
-                SG_BSR1X4_MVE_NEXT(col, v, k);
+                SG_BSR1X4_MVE_NEXT(col, v, k, 4);
             } while (k > 0);
             col += k; /* k <= 0: back to the row's end */
             v += 4 * k;
