@@ -245,3 +245,26 @@ def test_sparse_conv_scratch_mirror(sgk, kh: int, kw: int, c_in: int, fmt: str) 
         params["w"] = {**params.get("w", {}), **wn}
         p = sgk.ffi.new(f"{name}_params *", params)
         assert getattr(sgk.lib, f"{name}_scratch_size")(p) == spec.scratch_bytes(node), name
+
+
+@pytest.mark.parametrize("stride, pad, dil_h", [((1, 1), (0, 0, 0, 0), 1),
+                                                 ((2, 2), (1, 1, 2, 1), 2),
+                                                 ((1, 2), (2, 0, 1, 3), 1)])
+def test_sparse_conv_wide_rows(sgk, stride, pad, dil_h) -> None:
+    """Output rows of 8+ pixels, so that four pixels of one row inside the input along x take
+    the DSP kernels' direct widening (sg_im2col_widen4) and the edge blocks the im2col rows;
+    padding rows above and below are fills."""
+    from tests.kernels.strategies import conv_window
+
+    rng = np.random.default_rng(11)
+    win = conv_window((9, 19), (3, 3), stride=stride, pad=pad, dilation=(dil_h, 1))
+    assert win.out_hw[1] >= 8
+    for fmt, cin in (("unstructured", 3), ("unstructured", 8), ("bsr1x4", 4)):
+        w = make_weights(rng, fmt, 6, 9 * cin, 0.3)
+        x = random_int8(rng, (1, 9, 19, cin))
+        rq = random_requant(rng, 6, 3000.0)
+        bias = random_bias(rng, 6, 3000.0)
+        out = call_sparse_conv(sgk, fmt, x, w, win, bias, rq)
+        expected = ref.sparse.conv2d(x, sf.pack(w, fmt), bias, rq, kernel=win.kernel,
+                                     **win.conv_geometry)
+        np.testing.assert_array_equal(out, expected)
