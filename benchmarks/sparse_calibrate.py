@@ -157,7 +157,7 @@ def measure(core_name: str, families: tuple[str, ...] = ("fc", "pw", "conv")) ->
                         raise SystemExit(f"{core_name} {shape} {fmt}: output not bit-exact")
                     w = weight_matrix(case.graph.nodes[0])
                     packed = None if fmt == "dense" else sf.pack(w, fmt)
-                    n_passes = passes(family, fmt, pixels)
+                    n_passes = passes(family, fmt, pixels, core_name)
                     key = f"{family}:{'nm' if fmt.startswith('nm') else fmt}"
                     points.append({"key": key, "fmt": fmt, "rows": shape.cout,
                                    "kh": shape.kh if isinstance(shape, ConvShape) else shape.k,

@@ -58,7 +58,7 @@ def test_estimates_follow_the_model() -> None:
     table."""
     w = np.zeros((16, 64), np.int8)
     w[:, ::8] = 3
-    e = cost.estimate("sg_conv2d_s8_1x1_bsr1x4", "bsr1x4", w, 25, "m55")
+    e = cost.estimate("sg_conv2d_s8_1x1_bsr1x4", "bsr1x4", w, 25, "m3")
     fixed, per_row, per_unit, _ = cost.ANALYTIC["pw:bsr1x4"]
     assert e.source == "analytic" and e.units == 16 * 8
     assert e.cycles == round(fixed + 7 * (per_row * 16 + per_unit * 16 * 8))  # 25 px / 4

@@ -111,12 +111,16 @@ def units_of(packed: sf.Packed | None, w: np.ndarray) -> int:
     return int(packed.values.size)
 
 
-def passes(family: str, fmt: str, pixels: int) -> int:
-    """Passes over the weights: how kernels/src/sparse/ groups pixels (4, then 2, then 1)."""
+def passes(family: str, fmt: str, pixels: int, core: str = "") -> int:
+    """Passes over the weights: how kernels/src/sparse/ groups pixels (4, then 2, then 1; on
+    the M55 the Helium walkers of unstructured 1x1 / conv and shared 1x1 take 8 at a time,
+    sg_sparse_mve.h)."""
     if family == "fc":
         return 1
     if fmt == "dense":
         return pixels
+    if core == "m55" and (fmt == "unstructured" or (fmt == "shared" and family == "pw")):
+        return -(-pixels // 8)
     return -(-pixels // 4)
 
 
@@ -128,7 +132,7 @@ def estimate(kernel: str, fmt: str, w: np.ndarray, pixels: int, core: str,
     packed = None if fmt == "dense" else sf.pack(w, fmt)
     units = units_of(packed, w)
     (fixed, per_row, per_unit, per_col, per_win), source = coefficients(family, fmt, core)
-    n = passes(family, fmt, pixels)
+    n = passes(family, fmt, pixels, core)
     cycles = (fixed + n * (per_row * w.shape[0] + per_unit * units + per_col * w.shape[1])
               + per_win * pixels * kernel_h)
     wbytes = int(w.size) if packed is None else packed.nbytes
