@@ -36,10 +36,10 @@ sg_status sg_conv2d_s8_1x1_bsr1x4(const sg_conv2d_s8_1x1_bsr1x4_params *p,
 #if SG_HAS_MVE
     /* cin % 4 == 0 (sg_bsr1x4_ok): every pixel row is aligned when the first is. */
     if (sg_sparse_mve_aligned(input)) {
-        const int32_t off[4] = {0, cout, 2 * cout, 3 * cout};
+        sg_mve_pass ps;
         for (; i + 1 < pixels; i += 4) {
-            sg_bsr1x4_mve_rows_4(&p->w, input + i * cin, cin, sg_min_s32(4, pixels - i), NULL,
-                                 p->bias, &p->rq, output + i * cout, off);
+            sg_mve_pass_run(&ps, i, sg_min_s32(4, pixels - i), cin, cout);
+            sg_bsr1x4_mve_rows_4(&p->w, input, &ps, NULL, p->bias, &p->rq, output);
         }
         if (i < pixels) {
             sg_bsr1x4_mve_rows_1(&p->w, input + i * cin, p->bias, &p->rq, output + i * cout);

@@ -62,6 +62,35 @@ static inline void sg_sparse_mve_requant(const int32_t *acc, const int32_t *bias
     }
 }
 
+/* The pixels of one pass over the weights (up to 8, any positions): pixel j's inputs at
+ * x + in_off[j], its outputs at out + out_off[j]; lanes j >= np repeat pixel np - 1 (valid
+ * addresses) and are not stored (sg_mve_pass_pad). */
+typedef struct {
+    int32_t np;
+    int32_t in_off[8];
+    int32_t out_off[8];
+} sg_mve_pass;
+
+static inline void sg_mve_pass_pad(sg_mve_pass *ps)
+{
+    for (int32_t j = ps->np; j < 8; ++j) {
+        ps->in_off[j] = ps->in_off[ps->np - 1];
+        ps->out_off[j] = ps->out_off[ps->np - 1];
+    }
+}
+
+/* Pixels first .. first + np - 1 of a row-major image, in_step / out_step bytes apart. */
+static inline void sg_mve_pass_run(sg_mve_pass *ps, int32_t first, int32_t np, int32_t in_step,
+                                   int32_t out_step)
+{
+    ps->np = np;
+    for (int32_t j = 0; j < np; ++j) {
+        ps->in_off[j] = (first + j) * in_step;
+        ps->out_off[j] = (first + j) * out_step;
+    }
+    sg_mve_pass_pad(ps);
+}
+
 /* Inputs of four blocks at word columns c of x (word aligned), as 16 int8. */
 static inline int8x16_t sg_bsr1x4_mve_gather(const int8_t *x, uint32x4_t c)
 {
@@ -131,24 +160,23 @@ static inline void sg_bsr1x4_mve_rows_1(const sg_bsr1x4_s8 *w, const int8_t *x,
     }
 }
 
-/* Pixels x0 + j * step (j < np <= 4, step % 4 == 0; lanes j >= np repeat pixel np - 1 and
- * are not stored) per pass over the weights: out0[out_off[j] + r]. Block b of a pixel is the
- * word at x + 4 * b, or with a map (conv without im2col, sg_sparse_mve_conv) at
- * x + 4 * map[b]: one more gather per 4 blocks, shared by the pixels. Rows are short here (a
- * 1x1 over 64 channels at 20 % density has 3 blocks per row), so every group of 4 blocks
- * takes the predicated step. */
-static inline void sg_bsr1x4_mve_rows_4(const sg_bsr1x4_s8 *w, const int8_t *x0, int32_t step,
-                                        int32_t np, const uint32_t *map, const int32_t *bias,
-                                        const sg_requant *rq, int8_t *out0,
-                                        const int32_t *out_off)
+/* The pixels of ps (np <= 4; x + in_off[j] word aligned) per pass over the weights:
+ * out[out_off[j] + r]. Block b of a pixel is the word at 4 * b, or with a map (conv without
+ * im2col, sg_sparse_mve_conv) at 4 * map[b]: one more gather per 4 blocks, shared by the
+ * pixels. Rows are short here (a 1x1 over 64 channels at 20 % density has 3 blocks per row),
+ * so every group of 4 blocks takes the predicated step. */
+static inline void sg_bsr1x4_mve_rows_4(const sg_bsr1x4_s8 *w, const int8_t *x,
+                                        const sg_mve_pass *ps, const uint32_t *map,
+                                        const int32_t *bias, const sg_requant *rq, int8_t *out)
 {
     const uint16_t *nb = w->row_blocks;
     const uint16_t *col = w->block_col;
     const int8_t *v = w->values;
     const int32_t rows = w->rows;
-    const int8_t *x1 = x0 + (np > 1 ? step : 0);
-    const int8_t *x2 = x0 + (np > 2 ? 2 * step : (x1 - x0));
-    const int8_t *x3 = x0 + (np > 3 ? 3 * step : (x2 - x0));
+    const int8_t *x0 = x + ps->in_off[0];
+    const int8_t *x1 = x + ps->in_off[1];
+    const int8_t *x2 = x + ps->in_off[2];
+    const int8_t *x3 = x + ps->in_off[3];
     const sg_mve_out_stage st = sg_mve_out_stage_of(rq);
     int32_t acc[4 * SG_SPARSE_CHUNK];
     for (int32_t r0 = 0; r0 < rows; r0 += SG_SPARSE_CHUNK) {
@@ -178,15 +206,13 @@ static inline void sg_bsr1x4_mve_rows_4(const sg_bsr1x4_s8 *w, const int8_t *x0,
             a[3 * SG_SPARSE_CHUNK] = a3;
         }
         sg_sparse_mve_requant(acc, bias != NULL ? bias + r0 : NULL, rq->mult + r0,
-                              rq->shift + r0, &st, n, np, out0 + r0, out_off);
+                              rq->shift + r0, &st, n, ps->np, out + r0, ps->out_off);
     }
 }
 
-
 /* ---- unstructured (sg_csr8_s8) and shared: one scalar weight times a vector of pixels -----
  * An entry's column is the same for every pixel, so a VLDRB.S32 gather at the entry's cursor
- * with the pixel offsets (0, step, 2 step, 3 step) loads four pixels' inputs, sign-extended to
- * int32 lanes, and one VMLA by the scalar weight does the four MACs (no alignment needed: byte
+ * with the pass's pixel offsets loads four pixels' inputs, sign-extended to int32 lanes, and one VMLA by the scalar weight does the four MACs (no alignment needed: byte
  * gathers). With 8 pixels (two gathers per entry) llvm-mca puts an entry at 8 cycles, 1 per
  * MAC, against the DSP walker's 1 MAC per ~5 instructions. Escape entries (weight 0) add 0.
  * The shared format (sg_sparse_shared.h) walks the same way, its entry bytes decoded through
@@ -216,25 +242,20 @@ static inline int32_t sg_mve_entry(const sg_mve_entries *en, const uint8_t *d,
     return v[i];
 }
 
-/* Pixels x0 + j * step, j < np <= 8: out0[out_off[j] + r] for every row r < rows (out_off
- * has 8 entries). Lanes j >= np repeat pixel np - 1 and are not stored. Column t of a pixel
- * is at x + t, or with a map (conv without im2col) at x + map[t]. */
-static inline void sg_mve_scalar_rows(const sg_mve_entries *en, int32_t rows,
-                                      const int8_t *x0, int32_t step, int32_t np,
-                                      const uint32_t *map, const int32_t *bias,
-                                      const sg_requant *rq, int8_t *out0,
-                                      const int32_t *out_off)
+/* The pixels of ps: out[out_off[j] + r] for every row r < rows. Column t of a pixel is at
+ * x + in_off[j] + t, or with a map (conv without im2col) at x + in_off[j] + map[t]. */
+static inline void sg_mve_scalar_rows(const sg_mve_entries *en, int32_t rows, const int8_t *x0,
+                                      const sg_mve_pass *ps, const uint32_t *map,
+                                      const int32_t *bias, const sg_requant *rq, int8_t *out0)
 {
     const uint8_t *d = en->d;
     const int8_t *v = en->v;
+    const int32_t np = ps->np;
     const sg_mve_out_stage st = sg_mve_out_stage_of(rq);
-    const uint32x4_t lane = vidupq_n_u32(0u, 1);
-    const uint32x4_t lane_hi = vaddq_n_u32(lane, 4u);
-    const uint32x4_t last = vdupq_n_u32((uint32_t)np - 1u);
-    const uint32x4_t off_lo = vmulq_n_u32(vminq_u32(lane, last), (uint32_t)step);
-    const uint32x4_t off_hi = vmulq_n_u32(vminq_u32(lane_hi, last), (uint32_t)step);
-    const uint32x4_t out_lo = vreinterpretq_u32_s32(vld1q_s32(out_off));
-    const uint32x4_t out_hi = vreinterpretq_u32_s32(vld1q_s32(out_off + 4));
+    const uint32x4_t off_lo = vreinterpretq_u32_s32(vld1q_s32(ps->in_off));
+    const uint32x4_t off_hi = vreinterpretq_u32_s32(vld1q_s32(ps->in_off + 4));
+    const uint32x4_t out_lo = vreinterpretq_u32_s32(vld1q_s32(ps->out_off));
+    const uint32x4_t out_hi = vreinterpretq_u32_s32(vld1q_s32(ps->out_off + 4));
     const mve_pred16_t p_lo = vctp32q((uint32_t)np);
     const mve_pred16_t p_hi = vctp32q(np > 4 ? (uint32_t)np - 4u : 0u);
     for (int32_t r = 0; r < rows; ++r) {
@@ -276,31 +297,22 @@ static inline void sg_mve_scalar_rows(const sg_mve_entries *en, int32_t rows,
     }
 }
 
-static inline void sg_csr8_mve_rows(const sg_csr8_s8 *w, const int8_t *x0, int32_t step,
-                                    int32_t np, const uint32_t *map, const int32_t *bias,
-                                    const sg_requant *rq, int8_t *out0, const int32_t *out_off)
+static inline void sg_csr8_mve_rows(const sg_csr8_s8 *w, const int8_t *x, const sg_mve_pass *ps,
+                                    const uint32_t *map, const int32_t *bias,
+                                    const sg_requant *rq, int8_t *out)
 {
     const sg_mve_entries en = {w->delta, w->values, NULL, w->row_len, NULL};
-    sg_mve_scalar_rows(&en, w->rows, x0, step, np, map, bias, rq, out0, out_off);
-}
-
-/* out_off[j] = j * step for the 8 lanes of a 1x1's passes. */
-static inline void sg_mve_out_offsets(int32_t step, int32_t *out_off)
-{
-    for (int32_t j = 0; j < 8; ++j) {
-        out_off[j] = j * step;
-    }
+    sg_mve_scalar_rows(&en, w->rows, x, ps, map, bias, rq, out);
 }
 
 /* A 1x1 convolution, unstructured: eight pixels per pass (the last pass ragged). */
 static inline void sg_csr8_mve_1x1(const sg_csr8_s8 *w, const int8_t *input, int32_t pixels,
                                    const int32_t *bias, const sg_requant *rq, int8_t *output)
 {
-    int32_t off[8];
-    sg_mve_out_offsets(w->rows, off);
+    sg_mve_pass ps;
     for (int32_t i = 0; i < pixels; i += 8) {
-        sg_csr8_mve_rows(w, input + i * w->cols, w->cols, sg_min_s32(8, pixels - i), NULL, bias,
-                         rq, output + i * w->rows, off);
+        sg_mve_pass_run(&ps, i, sg_min_s32(8, pixels - i), w->cols, w->rows);
+        sg_csr8_mve_rows(w, input, &ps, NULL, bias, rq, output);
     }
 }
 
@@ -310,24 +322,23 @@ static inline void sg_shared_mve_1x1(const sg_shared_s8 *w, const int32_t *table
                                      const sg_requant *rq, int8_t *output)
 {
     const sg_mve_entries en = {w->entry, NULL, table, w->row_len, w->row_len8};
-    int32_t off[8];
-    sg_mve_out_offsets(w->rows, off);
+    sg_mve_pass ps;
     for (int32_t i = 0; i < pixels; i += 8) {
-        sg_mve_scalar_rows(&en, w->rows, input + i * w->cols, w->cols,
-                           sg_min_s32(8, pixels - i), NULL, bias, rq, output + i * w->rows, off);
+        sg_mve_pass_run(&ps, i, sg_min_s32(8, pixels - i), w->cols, w->rows);
+        sg_mve_scalar_rows(&en, w->rows, input, &ps, NULL, bias, rq, output);
     }
 }
 
 /* ---- general convolution (groups 1) without im2col for interior pixels -------------------
  * Where a pixel's whole window lies inside the input, im2col column t is at a fixed offset
- * map[t] from the window's first input, and consecutive output pixels of an output row are
- * stride_w * C_in bytes apart: the walkers gather straight from the input through the map
- * (built once per call in scratch), and only the border pixels are copied to im2col rows.
- * The copy (and its per-pixel window geometry) cost the bsr1x4 3x3 conv 16->16 on 32x32 at
- * 20 % density a third of its estimated cycles (874k with it, 602k without). Border pixels
- * wait in the rows until a pass is full. bsr1x4 needs C_in % 4 == 0 (a block inside one tap, word aligned);
- * otherwise every pixel takes the im2col rows. Scratch: the map (k bytes for bsr1x4, 4 k for
- * csr8), then 4 (bsr1x4) or 8 (csr8) im2col rows of k bytes. */
+ * map[t] from the window's first input: the walkers gather straight from the input through
+ * the map (built once per call in scratch), and only the border pixels are copied to im2col
+ * rows. The copy (and its per-pixel window geometry) cost the bsr1x4 3x3 conv 16->16 on 32x32
+ * at 20 % density a third of its estimated cycles (874k with it, 602k without). Inside and
+ * border pixels wait in two passes until one is full, from any output rows, so a short run
+ * does not cost a pass of its own. bsr1x4 needs C_in % 4 == 0 (a block inside one tap, word
+ * aligned); otherwise every pixel takes the im2col rows. Scratch: the map (k bytes for
+ * bsr1x4, 4 k for csr8), then 4 (bsr1x4) or 8 (csr8) im2col rows of k bytes. */
 
 /* map[t] for the im2col columns t = (ky, kx, c), c a multiple of unit, divided by unit. */
 static inline void sg_sparse_mve_tap_map(const sg_window_geometry *g, int32_t unit,
@@ -351,21 +362,20 @@ static inline int sg_sparse_mve_inside(const sg_window_geometry *g, int32_t ox)
 }
 
 /* One of wb (bsr1x4, 4 pixels per pass) or wc (csr8, 8 pixels per pass) is not NULL; callers
- * pass a literal NULL, so the inlined copy keeps one walker. */
+ * pass a literal NULL, so the inlined copy keeps one walker. The pass is emptied. */
 static inline void sg_sparse_mve_walk(const sg_bsr1x4_s8 *wb, const sg_csr8_s8 *wc,
-                                      const int8_t *x, int32_t step, int32_t np,
-                                      const uint32_t *map, const int32_t *bias,
-                                      const sg_requant *rq, int8_t *out, const int32_t *out_off)
+                                      const int8_t *x, sg_mve_pass *ps, const uint32_t *map,
+                                      const int32_t *bias, const sg_requant *rq, int8_t *out)
 {
+    sg_mve_pass_pad(ps);
     if (wb != NULL) {
-        sg_bsr1x4_mve_rows_4(wb, x, step, np, map, bias, rq, out, out_off);
+        sg_bsr1x4_mve_rows_4(wb, x, ps, map, bias, rq, out);
     } else {
-        sg_csr8_mve_rows(wc, x, step, np, map, bias, rq, out, out_off);
+        sg_csr8_mve_rows(wc, x, ps, map, bias, rq, out);
     }
+    ps->np = 0;
 }
 
-/* One of wb (bsr1x4, 4 pixels per pass) or wc (csr8, 8 pixels per pass) is not NULL; callers
- * pass a literal NULL, so the inlined copy keeps one walker. */
 static inline void sg_sparse_mve_conv(const sg_bsr1x4_s8 *wb, const sg_csr8_s8 *wc,
                                       const int8_t *input, const sg_window_geometry *g,
                                       int8_t fill, int8_t *scratch, const int32_t *bias,
@@ -381,43 +391,40 @@ static inline void sg_sparse_mve_conv(const sg_bsr1x4_s8 *wb, const sg_csr8_s8 *
     if (direct) {
         sg_sparse_mve_tap_map(g, wb != NULL ? 4 : 1, map);
     }
-    const int32_t xstep = g->stride_w * cin;
-    int32_t off[8];
-    sg_mve_out_offsets(cout, off);
-    /* Border pixels wait in im2col rows until a pass is full (or the layer ends), so that
-     * the one or two border pixels of an output row do not each cost a pass. */
-    int32_t pend_off[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int32_t pending = 0;
+    /* Pixels wait until a pass is full: inside ones (read in place through the map) and
+     * border ones (copied to im2col rows) apart, each batch from any rows of the output. */
+    sg_mve_pass inside;
+    sg_mve_pass border;
+    inside.np = 0;
+    border.np = 0;
     for (int32_t oy = 0; oy < g->out.h; ++oy) {
         const int row_inside =
             direct && sg_axis_taps_at(oy, g->in.h, g->kernel_h, g->stride_h, g->pad_top,
                                       g->dil_h).count == g->kernel_h;
         const int32_t iy = oy * g->stride_h - g->pad_top;
-        for (int32_t ox = 0; ox < g->out.w;) {
+        for (int32_t ox = 0; ox < g->out.w; ++ox) {
             const int32_t pixel = oy * g->out.w + ox;
-            int32_t n = 0;
-            while (row_inside && n < group && ox + n < g->out.w &&
-                   sg_sparse_mve_inside(g, ox + n)) {
-                ++n;
-            }
-            if (n > 0) {
-                const int8_t *x = input + (iy * g->in.w + ox * g->stride_w - g->pad_left) * cin;
-                sg_sparse_mve_walk(wb, wc, x, xstep, n, map, bias, rq, output + pixel * cout,
-                                   off);
-                ox += n;
+            if (row_inside && sg_sparse_mve_inside(g, ox)) {
+                inside.in_off[inside.np] = (iy * g->in.w + ox * g->stride_w - g->pad_left) * cin;
+                inside.out_off[inside.np++] = pixel * cout;
+                if (inside.np == group) {
+                    sg_sparse_mve_walk(wb, wc, input, &inside, map, bias, rq, output);
+                }
                 continue;
             }
-            sg_im2col_row(input, g, pixel, fill, rows + pending * k);
-            pend_off[pending++] = pixel * cout;
-            ++ox;
-            if (pending == group) {
-                sg_sparse_mve_walk(wb, wc, rows, k, pending, NULL, bias, rq, output, pend_off);
-                pending = 0;
+            sg_im2col_row(input, g, pixel, fill, rows + border.np * k);
+            border.in_off[border.np] = border.np * k;
+            border.out_off[border.np++] = pixel * cout;
+            if (border.np == group) {
+                sg_sparse_mve_walk(wb, wc, rows, &border, NULL, bias, rq, output);
             }
         }
     }
-    if (pending > 0) {
-        sg_sparse_mve_walk(wb, wc, rows, k, pending, NULL, bias, rq, output, pend_off);
+    if (inside.np > 0) {
+        sg_sparse_mve_walk(wb, wc, input, &inside, map, bias, rq, output);
+    }
+    if (border.np > 0) {
+        sg_sparse_mve_walk(wb, wc, rows, &border, NULL, bias, rq, output);
     }
 }
 
