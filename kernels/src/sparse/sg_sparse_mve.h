@@ -105,15 +105,15 @@ static inline int8x16_t sg_bsr1x4_mve_gather(const int8_t *x, uint32x4_t c)
     const uint32x4_t c = vldrhq_z_u32(col, p);                                                 \
     const int8x16_t wv = vldrbq_z_s8(v, p)
 
-/* The next n blocks, the pointers and count hidden from GCC's loop analysis: without
- * that, GCC computes the trip count and the pointers' final values of every row's short loop
- * up front (about 50 instructions per row, more than the loop itself at 20 % density). */
+/* The next n blocks, the count hidden from GCC's loop analysis: without that, GCC computes
+ * the trip count and the pointers' final values of every row's short loop up front (about 50
+ * instructions per row, more than the loop itself at 20 % density). */
 #define SG_BSR1X4_MVE_NEXT(col, v, k, n)                                                       \
     do {                                                                                       \
         (col) += (n);                                                                          \
         (v) += 4 * (n);                                                                        \
         (k) -= (n);                                                                            \
-        __asm__("" : "+r"(col), "+r"(v), "+r"(k));                                             \
+        __asm__("" : "+r"(k));                                                                 \
     } while (0)
 
 /* One pixel (fc, and the last pixels of a 1x1 or conv): out[r] for every row. */
@@ -264,7 +264,7 @@ static inline void sg_mve_scalar_rows(const sg_mve_entries *en, int32_t rows, co
         uint32_t t = 0;
         int32_t k = en->len16 != NULL ? (int32_t)en->len16[r] : (int32_t)en->len8[r];
         /* Two entries per iteration: the second's scalar loads fill the first's gathers. The
-         * asm hides the pointers and count from GCC's loop analysis, as SG_BSR1X4_MVE_NEXT. */
+         * asm hides the count from GCC's loop analysis, as in SG_BSR1X4_MVE_NEXT. */
         for (; k >= 2; k -= 2) {
             const int32_t w0 = sg_mve_entry(en, d, v, 0, &t);
             const uint32_t t0 = t;
@@ -277,7 +277,7 @@ static inline void sg_mve_scalar_rows(const sg_mve_entries *en, int32_t rows, co
             a_hi = vmlaq_n_s32(a_hi, vldrbq_gather_offset_s32(xp, off_hi), w1);
             d += 2;
             v += en->table == NULL ? 2 : 0;
-            __asm__("" : "+r"(d), "+r"(v), "+r"(k));
+            __asm__("" : "+r"(k));
         }
         if (k > 0) {
             const int32_t w0 = sg_mve_entry(en, d, v, 0, &t);
