@@ -212,8 +212,9 @@ static inline void sg_bsr1x4_mve_rows_4(const sg_bsr1x4_s8 *w, const int8_t *x,
 
 /* ---- unstructured (sg_csr8_s8) and shared: one scalar weight times a vector of pixels -----
  * An entry's column is the same for every pixel, so a VLDRB.S32 gather at the entry's cursor
- * with the pass's pixel offsets loads four pixels' inputs, sign-extended to int32 lanes, and one VMLA by the scalar weight does the four MACs (no alignment needed: byte
- * gathers). With 8 pixels (two gathers per entry) llvm-mca puts an entry at 8 cycles, 1 per
+ * with the pass's pixel offsets loads four pixels' inputs, sign-extended to int32 lanes, and
+ * one VMLA by the scalar weight does the four MACs (no alignment needed: byte gathers). With
+ * 8 pixels (two gathers per entry) llvm-mca puts an entry at 8 cycles, 1 per
  * MAC, against the DSP walker's 1 MAC per ~5 instructions. Escape entries (weight 0) add 0.
  * The shared format (sg_sparse_shared.h) walks the same way, its entry bytes decoded through
  * the call's decode table (advance << 16 | weight). */
