@@ -209,6 +209,35 @@ class Views:
         return torch.where(mix[:, None], lam * x + (1 - lam) * other, x)
 
 
+class Synth(Views):
+    """Views, a fraction ``p`` of each batch replaced by windows the dense auto-encoder makes up:
+    its decoder applied to bottleneck codes drawn from a Gaussian with the mean and covariance of
+    its codes on the fine-tune windows (ReLU'd, as the codes are), plus the residual x - AE(x)
+    of a random fine-tune window -- windows near the normal manifold but of no clip in the set."""
+
+    def __init__(self, clips: np.ndarray, seed: int, light: bool, eq: float, p: float,
+                 teacher: nn.Sequential) -> None:
+        super().__init__(clips, seed, light, eq)
+        self.p, mods = p, list(teacher)
+        self.enc, self.dec = nn.Sequential(*mods[:10]), nn.Sequential(*mods[10:])
+        with torch.no_grad():
+            x = torch.from_numpy(np.concatenate([md.ad_windows(c) for c in clips]))
+            z = self.enc(x)
+            self.res = x - self.dec(z)
+        self.mu = z.mean(0)
+        self.chol = torch.linalg.cholesky(torch.cov(z.T) + 1e-6 * torch.eye(z.shape[1]))
+
+    def batch(self, n: int, group: int = 1) -> torch.Tensor:
+        x = super().batch(n, group)
+        k = round(self.p * n)
+        g = self.g
+        z = (self.mu + torch.randn(k, len(self.mu), generator=g) @ self.chol.T).relu()
+        r = self.res[torch.randint(0, len(self.res), (k,), generator=g)]
+        with torch.no_grad():
+            x[:k] = self.dec(z) + r
+        return x
+
+
 def fake_quant(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
     """int8 round trip of a tensor with range [lo, hi] (asymmetric, 0 exact, as TFLite), with the
     straight-through gradient."""
@@ -363,6 +392,9 @@ def parser() -> argparse.ArgumentParser:
                     help="after --epochs, this many epochs with int8 round trips (lr / 10)")
     ap.add_argument("--aug", choices=["full", "light"], default="full",
                     help="light: windows with gain and noise only (no shift, no mixup)")
+    ap.add_argument("--synth", type=float, default=0.0,
+                    help="fraction of each batch made of windows decoded from random codes "
+                         "(see Synth)")
     ap.add_argument("--eq", type=float, default=0.0,
                     help="also a smooth random gain curve over the mel bins, sigma (dB) of each "
                          "of its three terms (tilt, cos, cos 2x)")
@@ -386,7 +418,8 @@ def run(a: argparse.Namespace, command: str) -> dict:
         f"_st{a.stages}" if a.stages > 1 else "") + (f"_f{a.final_epochs}" if a.final_epochs else "") + (f"_d{a.damp:g}" if a.damp != 1e-6 else "") + (
         f"_hw{a.hidden_weight:g}" if a.hidden_weight else "") + (
         f"_cw{a.clip_weight:g}" if a.clip_weight else "") + (
-        f"_qat{a.qat_epochs}" if a.qat_epochs else "") + (f"_eq{a.eq:g}" if a.eq else "")
+        f"_qat{a.qat_epochs}" if a.qat_epochs else "") + (f"_eq{a.eq:g}" if a.eq else "") + (
+        f"_syn{a.synth:g}" if a.synth else "")
     split = cm.make_split("ad", cm.DATA, a.work, 0)
     s = np.load(split)
     teacher = fold(weights.ad(cm.DATA))
@@ -399,7 +432,9 @@ def run(a: argparse.Namespace, command: str) -> dict:
     student = fold(weights.ad(cm.DATA))
     t0 = time.time()
     calib = torch.from_numpy(np.concatenate([md.ad_windows(c) for c in s["x_ft"]]))
-    views, log = Views(s["x_ft"], a.seed, a.aug == "light", a.eq), []
+    views = (Synth(s["x_ft"], a.seed, a.aug == "light", a.eq, a.synth, teacher) if a.synth
+             else Views(s["x_ft"], a.seed, a.aug == "light", a.eq))
+    log = []
     for k in range(1, a.stages + 1):  # Zhu & Gupta cubic schedule over --stages prunings
         frac = 1 - (1 - k / a.stages) ** 3
         masks = reconstruct(student, teacher, calib, [v * frac for v in sp], a.pattern, a.init,
