@@ -116,7 +116,7 @@ static inline int8x16_t sg_bsr1x4_mve_gather(const int8_t *x, uint32x4_t c)
         __asm__("" : "+r"(k));                                                                 \
     } while (0)
 
-/* One pixel (fc, and the last pixels of a 1x1 or conv): out[r] for every row. */
+/* One pixel (fc, and a 1x1's last pixel when it is alone): out[r] for every row. */
 static inline void sg_bsr1x4_mve_rows_1(const sg_bsr1x4_s8 *w, const int8_t *x,
                                         const int32_t *bias, const sg_requant *rq, int8_t *out)
 {
