@@ -214,8 +214,8 @@ static inline void sg_bsr1x4_mve_rows_4(const sg_bsr1x4_s8 *w, const int8_t *x,
  * An entry's column is the same for every pixel, so a VLDRB.S32 gather at the entry's cursor
  * with the pass's pixel offsets loads four pixels' inputs, sign-extended to int32 lanes, and
  * one VMLA by the scalar weight does the four MACs (no alignment needed: byte gathers). With
- * 8 pixels (two gathers per entry) llvm-mca puts an entry at 8 cycles, 1 per
- * MAC, against the DSP walker's 1 MAC per ~5 instructions. Escape entries (weight 0) add 0.
+ * 8 pixels (two gathers per entry) llvm-mca puts an entry at 8 cycles, 1 per MAC, against the
+ * DSP walker's 1 MAC per ~5 instructions. Escape entries (weight 0) add 0.
  * The shared format (sg_sparse_shared.h) walks the same way, its entry bytes decoded through
  * the call's decode table (advance << 16 | weight). */
 
@@ -277,14 +277,18 @@ static inline void sg_mve_scalar_rows(const sg_mve_entries *en, int32_t rows, co
             a_lo = vmlaq_n_s32(a_lo, vldrbq_gather_offset_s32(xp, off_lo), w1);
             a_hi = vmlaq_n_s32(a_hi, vldrbq_gather_offset_s32(xp, off_hi), w1);
             d += 2;
-            v += en->table == NULL ? 2 : 0;
+            if (en->table == NULL) {
+                v += 2;
+            }
             __asm__("" : "+r"(k));
         }
         if (k > 0) {
             const int32_t w0 = sg_mve_entry(en, d, v, 0, &t);
             const int8_t *xp = x0 + (map != NULL ? map[t] : t);
             d += 1;
-            v += en->table == NULL ? 1 : 0;
+            if (en->table == NULL) {
+                v += 1;
+            }
             a_lo = vmlaq_n_s32(a_lo, vldrbq_gather_offset_s32(xp, off_lo), w0);
             a_hi = vmlaq_n_s32(a_hi, vldrbq_gather_offset_s32(xp, off_hi), w0);
         }
