@@ -48,15 +48,17 @@ sg_status sg_conv2d_s8_bsr1x4(const sg_conv2d_s8_bsr1x4_params *p,
     int32_t *xw = (int32_t *)(rows + SG_SPARSE_CONV_ROWS * k);
 #endif
     for (int32_t i = 0; i < pixels; i += SG_SPARSE_CONV_ROWS) {
-        const int32_t n = sg_im2col_rows(input, &g, i, k, fill, rows);
         int8_t *out = output + i * cout;
-        if (n == 4) {
 #if SG_HAS_DSP
-            sg_bsr1x4_widen(rows, k, 4, k, xw);
+        if (i + 4 <= pixels) {
+            sg_im2col_widen4(input, &g, i, fill, rows, xw, 1);
             sg_bsr1x4_rows_4w(&p->w, xw, p->bias, &p->rq, out, cout);
-#else
-            sg_bsr1x4_rows_4(&p->w, rows, k, p->bias, &p->rq, out, cout);
+            continue;
+        }
 #endif
+        const int32_t n = sg_im2col_rows(input, &g, i, k, fill, rows);
+        if (n == 4) {
+            sg_bsr1x4_rows_4(&p->w, rows, k, p->bias, &p->rq, out, cout);
         } else {
             for (int32_t j = 0; j < n; ++j) {
                 sg_bsr1x4_rows_1(&p->w, rows + j * k, p->bias, &p->rq, out + j * cout);

@@ -41,7 +41,7 @@ sg_status sg_conv2d_s8_csr8(const sg_conv2d_s8_csr8_params *p,
         int8_t *out = output + i * cout;
 #if SG_HAS_DSP
         if (i + 4 <= pixels) {
-            sg_im2col_widen4(input, &g, i, fill, rows, xw);
+            sg_im2col_widen4(input, &g, i, fill, rows, xw, 0);
             sg_csr8_rows_4w(&p->w, xw, p->bias, &p->rq, out, cout);
             continue;
         }

@@ -126,13 +126,17 @@ static inline int32_t sg_im2col_rows(const int8_t *input, const sg_window_geomet
 }
 
 #if SG_HAS_DSP
-/* The four output pixels first .. first + 3, widened and paired (sg_csr8_widen4's layout) into
- * xw[2 * K_h * K_w * C_in]. When they share an output row and every window row of theirs lies
- * inside the input along x (dil_w 1), a window row of the four is four runs of K_w * C_in
+/* The widened inputs of the four output pixels first .. first + 3 into xw[2 * K_h * K_w * C_in]:
+ * blocks = 0, pixel-paired (sg_csr8_widen4's layout, for csr8); blocks = 1, group-interleaved
+ * (sg_bsr1x4_widen's, for bsr1x4; its groups of 4 taps must not straddle window rows, so only
+ * when K_w * C_in % 4 == 0). When the four share an output row and every window row of theirs
+ * lies inside the input along x (dil_w 1), a window row of the four is four runs of K_w * C_in
  * bytes, stride_w * C_in apart in the input: widened from there, or filled when the row is
- * padding. Otherwise through the int8 im2col rows. */
+ * padding. Otherwise through the int8 im2col rows. Either layout keeps window row ky at
+ * xw + 2 * ky * K_w * C_in. */
 static inline void sg_im2col_widen4(const int8_t *input, const sg_window_geometry *g,
-                                    int32_t first, int8_t fill, int8_t *rows, int32_t *xw)
+                                    int32_t first, int8_t fill, int8_t *rows, int32_t *xw,
+                                    int blocks)
 {
     const int32_t cin = g->in.c;
     const int32_t run = g->kernel_w * cin;
@@ -140,7 +144,7 @@ static inline void sg_im2col_widen4(const int8_t *input, const sg_window_geometr
     const int32_t oy = first / g->out.w;
     const int32_t ox = first - oy * g->out.w;
     const int direct =
-        g->dil_w == 1 && ox + 3 < g->out.w &&
+        g->dil_w == 1 && ox + 3 < g->out.w && (!blocks || run % 4 == 0) &&
         sg_axis_taps_at(ox, g->in.w, g->kernel_w, g->stride_w, g->pad_left, 1).count ==
             g->kernel_w &&
         sg_axis_taps_at(ox + 3, g->in.w, g->kernel_w, g->stride_w, g->pad_left, 1).count ==
@@ -149,7 +153,11 @@ static inline void sg_im2col_widen4(const int8_t *input, const sg_window_geometr
         for (int32_t j = 0; j < 4; ++j) {
             sg_im2col_row(input, g, first + j, fill, rows + j * k);
         }
-        sg_csr8_widen4(rows, k, k, xw);
+        if (blocks) {
+            sg_bsr1x4_widen(rows, k, 4, k, xw);
+        } else {
+            sg_csr8_widen4(rows, k, k, xw);
+        }
         return;
     }
     const int32_t step = g->stride_w * cin;
@@ -163,7 +171,12 @@ static inline void sg_im2col_widen4(const int8_t *input, const sg_window_geometr
             }
             continue;
         }
-        sg_csr8_widen4(input + (iy * g->in.w + x0) * cin, step, run, xw);
+        const int8_t *src = input + (iy * g->in.w + x0) * cin;
+        if (blocks) {
+            sg_bsr1x4_widen(src, step, 4, run, xw);
+        } else {
+            sg_csr8_widen4(src, step, run, xw);
+        }
     }
 }
 #endif
