@@ -2,6 +2,8 @@
 
     python3 benchmarks/prune_ad.py [--alloc uniform] [--pattern block|unstructured] [--epochs 60]
                                    [--init wanda|magnitude] [--work /work/artifacts/h5] [--profile]
+                                   [--hidden-weight 1] [--qat-epochs N] [--clip-weight C]
+                                   [--eq S] [--synth P]   (docs/compress.md, AD, session 4)
 
 Same protocol as benchmarks/compress_mlperf.py (248 ToyCar clips split by clip, split seed 0,
 into fine-tune and held-out halves; int8 = ``slimgen build`` calibrated on the clean fine-tune
@@ -392,6 +394,9 @@ def parser() -> argparse.ArgumentParser:
                     help="after --epochs, this many epochs with int8 round trips (lr / 10)")
     ap.add_argument("--aug", choices=["full", "light"], default="full",
                     help="light: windows with gain and noise only (no shift, no mixup)")
+    ap.add_argument("--calib-views", type=int, default=0,
+                    help="one-shot pruning and re-fit on this many augmented windows as well "
+                         "as the clean ones (multiples of 1000)")
     ap.add_argument("--synth", type=float, default=0.0,
                     help="fraction of each batch made of windows decoded from random codes "
                          "(see Synth)")
@@ -419,7 +424,7 @@ def run(a: argparse.Namespace, command: str) -> dict:
         f"_hw{a.hidden_weight:g}" if a.hidden_weight else "") + (
         f"_cw{a.clip_weight:g}" if a.clip_weight else "") + (
         f"_qat{a.qat_epochs}" if a.qat_epochs else "") + (f"_eq{a.eq:g}" if a.eq else "") + (
-        f"_syn{a.synth:g}" if a.synth else "")
+        f"_syn{a.synth:g}" if a.synth else "") + (f"_cv{a.calib_views}" if a.calib_views else "")
     split = cm.make_split("ad", cm.DATA, a.work, 0)
     s = np.load(split)
     teacher = fold(weights.ad(cm.DATA))
@@ -432,6 +437,9 @@ def run(a: argparse.Namespace, command: str) -> dict:
     student = fold(weights.ad(cm.DATA))
     t0 = time.time()
     calib = torch.from_numpy(np.concatenate([md.ad_windows(c) for c in s["x_ft"]]))
+    if a.calib_views:  # the least squares also on augmented windows (own stream: same training)
+        extra = Views(s["x_ft"], a.seed + 1000, a.aug == "light", a.eq)
+        calib = torch.cat([calib] + [extra.batch(1000) for _ in range(a.calib_views // 1000)])
     views = (Synth(s["x_ft"], a.seed, a.aug == "light", a.eq, a.synth, teacher) if a.synth
              else Views(s["x_ft"], a.seed, a.aug == "light", a.eq))
     log = []
