@@ -394,6 +394,8 @@ def parser() -> argparse.ArgumentParser:
                     help="after --epochs, this many epochs with int8 round trips (lr / 10)")
     ap.add_argument("--aug", choices=["full", "light"], default="full",
                     help="light: windows with gain and noise only (no shift, no mixup)")
+    ap.add_argument("--max-kept", type=float, default=0.15,
+                    help="largest fraction of the 264,192 weights --alloc may keep (#7: 0.15)")
     ap.add_argument("--calib-views", type=int, default=0,
                     help="one-shot pruning and re-fit on this many augmented windows as well "
                          "as the clean ones (multiples of 1000)")
@@ -414,8 +416,9 @@ def run(a: argparse.Namespace, command: str) -> dict:
     torch.manual_seed(a.seed)
     sp = allocation(a.alloc)
     kept = sum(round((1 - s) * i * o) for s, (i, o) in zip(sp, SIZES))
-    if kept > 0.15 * TOTAL:
-        raise SystemExit(f"--alloc keeps {kept} of {TOTAL} weights (> 15 %)")
+    if kept > a.max_kept * TOTAL:
+        raise SystemExit(f"--alloc keeps {kept} of {TOTAL} weights (> {100 * a.max_kept:g} %); "
+                         "prune more or raise --max-kept")
     a.work.mkdir(parents=True, exist_ok=True)
     tag = f"ad_{a.pattern}_{a.alloc.replace(',', '-')}_{a.init}_e{a.epochs}x{a.steps}_s{a.seed}"
     tag += (f"_sw{a.score_weight:g}{'c' if a.score_centred else ''}" if a.score_weight else "") + (
