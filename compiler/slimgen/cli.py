@@ -179,6 +179,15 @@ def _print_build_summary(rep: dict[str, Any], out: Path) -> None:
         con.print(f"sparse: {n} of {len(sparse)} candidate layers sparse; their estimated cycles "
                   f"on {core} {dense:,} dense -> {chosen:,} ({dense / max(chosen, 1):.2f}x; "
                   "per-candidate figures in report.json, measured: slimgen profile)")
+        blocks = sum(min(lyr["sparse"]["repruned"]["est_cycles"],
+                         _est_of(lyr["sparse"], lyr["sparse"]["format"]) or dense)
+                     if "repruned" in lyr["sparse"] else
+                     (_est_of(lyr["sparse"], lyr["sparse"]["format"]) or
+                      _est_of(lyr["sparse"], "dense")) for lyr in sparse)
+        if blocks < 0.9 * chosen:
+            con.print(f"hint: the same non-zeros in 1x4 blocks (slimgen compress --pattern block) "
+                      f"would estimate {blocks:,} cycles ({dense / max(blocks, 1):.2f}x dense; "
+                      "'repruned' in report.json)")
 
 
 def _est_of(sp: dict[str, Any], fmt: str) -> int:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from slimgen.errors import InputError
 from slimgen.lower import cost
-from slimgen.lower.kernels import select_kernels
+from slimgen.lower.kernels import select_kernels, weight_matrix
 from slimgen.lower.sparse_select import choose_sparse, core_of, parse_mode
 from slimgen.profile.kernelbench import SHAPES, Shape
 from slimgen.profile.sparsebench import pruned_case
@@ -82,3 +82,22 @@ def test_auto_keeps_dense_on_a_near_tie(monkeypatch: pytest.MonkeyPatch) -> None
     assert d["format"] == "dense" and not kernels["fc640"].sparse and "by more than" in d["reason"]
     d, spec = _choose(SHAPES["fc640"], "bsr1x4", 0.1, "bsr1x4")
     assert d["format"] == "bsr1x4" and spec.sparse == "bsr1x4"
+
+
+def test_repruned_in_blocks_says_what_block_pruning_would_cost() -> None:
+    """Unstructured weights: the decision carries the bsr1x4 estimate for as many non-zeros in
+    whole 1x4 blocks (cheaper than any kernel on the scattered weights); block weights: none."""
+    d, _ = _choose(SHAPES["fc640"], "unstructured", 0.3, "auto")
+    rep = d["repruned"]
+    assert rep["pattern"] == "block" and rep["kernel"] == "sg_fc_s8_bsr1x4"
+    assert rep["est_cycles"] < min(c["est_cycles"] for c in d["candidates"])
+    nonzeros = int(np.count_nonzero(weight_matrix(pruned_case(SHAPES["fc640"], "unstructured",
+                                                              0.3).graph.nodes[0])))
+    w = np.zeros((128 * 160, 4), np.int8)
+    w[: -(-nonzeros // 4)] = 1  # as many whole blocks, anywhere: the fc cost counts blocks
+    expected = cost.estimate("sg_fc_s8_bsr1x4", "bsr1x4", w.reshape(128, 640), 1, "m4").cycles
+    assert rep["est_cycles"] == expected
+    d, _ = _choose(SHAPES["pw1x1"], "bsr1x4", 0.2, "auto")
+    assert "repruned" not in d
+    d, _ = _choose(SHAPES["fc640"], "dense", 1.0, "auto")
+    assert "repruned" not in d

@@ -8,18 +8,21 @@ from pathlib import Path
 from slimgen import cli
 
 
-def _layer(name: str, fmt: str, density: float, dense: int, chosen: int | None) -> dict:
+def _layer(name: str, fmt: str, density: float, dense: int, chosen: int | None,
+           blocks: int | None = None) -> dict:
     cands = [{"format": "dense", "est_cycles": dense}]
     if chosen is not None:
         cands.append({"format": "unstructured", "est_cycles": chosen})
+    sp = {"format": fmt, "density": density, "core": "m4", "candidates": cands}
+    if blocks is not None:
+        sp["repruned"] = {"pattern": "block", "est_cycles": blocks}
     return {"name": name, "op": "conv2d", "kernel": "k", "output_shape": [2, 2, 4], "macs": 64,
-            "weight_bytes": 10,
-            "sparse": {"format": fmt, "density": density, "core": "m4", "candidates": cands}}
+            "weight_bytes": 10, "sparse": sp}
 
 
 REPORT = {"name": "net", "total_macs": 192, "weight_bytes": 30, "arena_bytes": 64,
           "arena_peak_layer": "L0",
-          "layers": [_layer("L0", "unstructured", 0.34, 1200, 1000),
+          "layers": [_layer("L0", "unstructured", 0.34, 1200, 1000, blocks=600),
                      _layer("L1", "dense", 0.41, 800, 900),
                      {"name": "L2", "op": "avgpool", "kernel": "p", "output_shape": [1, 1, 4],
                       "macs": 0, "weight_bytes": 0}]}
@@ -45,3 +48,5 @@ def test_summary_prints_the_sparse_line(capsys, monkeypatch) -> None:
     assert "density / est. speedup" in text
     assert "sparse: 1 of 2 candidate layers sparse" in text
     assert "2,000 dense -> 1,800 (1.11x" in text
+    # L0 in blocks 600 + L1 (stays dense) 800: 1,400 < 0.9 * 1,800
+    assert "1x4 blocks (slimgen compress --pattern block) would estimate 1,400 cycles" in text

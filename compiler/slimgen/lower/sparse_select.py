@@ -12,11 +12,18 @@ The objective of ``auto`` is ``speed`` (the fewest estimated cycles) or ``size``
 candidate with the fewest weight bytes among those not estimated slower than dense (dense
 itself included), for flash-bound targets, where e.g. the ``shared`` format (one byte per
 non-zero) wins over faster but larger formats.
+
+Where the weights are not in whole 1x4 blocks, the decision also says what the layer would cost
+re-pruned to the same density in blocks (``repruned``: the bsr1x4 kernel's estimate on a
+block mask of as many non-zeros), so that a build tells which layers ``slimgen compress
+--pattern block`` would make faster.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from ..errors import InputError
 from ..ir.graph import Graph, Node
@@ -107,6 +114,7 @@ def choose_sparse(g: Graph, kernels: dict[str, KernelSpec], mode: str, core: str
                 best_spec, best = cands[0]
                 why = f"dense: {mode} cannot hold this layer's weights"
         kernels[n.name] = best_spec
+        repruned = _repruned_in_blocks(cands, w, pixels, core, kh)
         decisions[n.name] = {
             "kernel": best_spec.name,
             "format": best.fmt,
@@ -116,4 +124,28 @@ def choose_sparse(g: Graph, kernels: dict[str, KernelSpec], mode: str, core: str
             "candidates": [e.as_json() for _, e in cands],
             "refused": refused,
         }
+        if repruned is not None:
+            decisions[n.name]["repruned"] = repruned
     return decisions
+
+
+def _repruned_in_blocks(cands: list, w: np.ndarray, pixels: int, core: str,
+                        kh: int) -> dict[str, Any] | None:
+    """The bsr1x4 kernel's estimate for ``w``'s non-zeros re-pruned into whole 1x4 blocks
+    (as many blocks as non-zeros / 4, at random: the cost depends on their count), when that
+    kernel applies and the weights are not already in blocks."""
+    spec = next((c[0] for c in cands if c[0].sparse == "bsr1x4"), None)
+    nonzeros = int(np.count_nonzero(w))
+    if spec is None or nonzeros == 0 or nonzeros == w.size:
+        return None
+    blocks_now = int(np.count_nonzero(w.reshape(w.shape[0], -1, 4).any(axis=2)))
+    n_blocks = max(1, -(-nonzeros // 4))
+    if blocks_now <= n_blocks:  # already (nearly) whole blocks
+        return None
+    keep = np.zeros(w.size // 4, bool)
+    keep[np.random.default_rng(0).permutation(keep.size)[:n_blocks]] = True
+    blocked = np.repeat(keep, 4).reshape(w.shape).astype(np.int8)
+    e = estimate(spec.name, "bsr1x4", blocked, pixels, core, kh)
+    return {"pattern": "block", "kernel": spec.name, "est_cycles": e.cycles,
+            "weight_bytes": e.weight_bytes,
+            "how": "slimgen compress --pattern block (1x4 blocks along the reduction axis)"}
