@@ -259,12 +259,14 @@ static inline void sg_csr8_rows_1(const sg_csr8_s8 *w, const int8_t *x, const in
     for (int32_t r0 = 0; r0 < rows; r0 += SG_SPARSE_CHUNK) {
         const int32_t n = sg_min_s32(SG_SPARSE_CHUNK, rows - r0);
         const int32_t *b = bias != NULL ? bias + r0 : no_bias;
-        for (int32_t i = 0; i < n; ++i) {
-            int32_t s = b[i];
+        for (int32_t *a = acc; a != acc + n; ++a) {
+            int32_t s = *b++;
             const int8_t *xp = x;
-            int32_t k = *len++;
+            /* Entry-pointer bounds, not counters: fewer live values across the row loop. */
+            const uint8_t *const quads_end = d + (*len & ~3u);
+            const uint8_t *const row_end = d + *len++;
             /* Four entries per iteration: the loop overhead is a third of a one-entry body. */
-            for (; k >= 4; k -= 4) {
+            for (; d != quads_end; d += 4, v += 4) {
 #if SG_HAS_DSP
                 s = sg_csr8_quad_dsp(&xp, d, v, s);
 #else
@@ -274,14 +276,12 @@ static inline void sg_csr8_rows_1(const sg_csr8_s8 *w, const int8_t *x, const in
                 const int32_t x3 = *(xp += d[3]);
                 s += x0 * v[0] + x1 * v[1] + x2 * v[2] + x3 * v[3];
 #endif
-                d += 4;
-                v += 4;
             }
-            for (; k > 0; --k) {
-                xp += *d++;
-                s += (int32_t)*xp * (int32_t)*v++;
+            for (; d != row_end; ++d, ++v) {
+                xp += *d;
+                s += (int32_t)*xp * (int32_t)*v;
             }
-            acc[i] = s;
+            *a = s;
         }
         sg_sparse_requant_rows(acc, &chunk_rq, n, out + r0);
         chunk_rq.mult += SG_SPARSE_CHUNK;
