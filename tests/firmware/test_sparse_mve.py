@@ -11,7 +11,8 @@ slimgen's reduction axis at its own random density, with one all-zero and one fu
 per-channel quantization. The firmware's disassembly must contain the word gather, so a
 dispatch that silently fell back to the DSP walkers fails here. The shared-value 1x1 kernel
 (eight pixels per pass, the last ragged; byte gathers) is checked the same way on layers with
-five distinct int8 weights, random single-weight masks and empty rows."""
+five distinct int8 weights, random single-weight masks and empty rows, and the unstructured
+(csr8) 1x1 and conv kernels on random single-weight masks."""
 
 from __future__ import annotations
 
@@ -135,3 +136,37 @@ def test_shared_mve_bit_exact_on_m55(seed, tmp_path):
     # byte gathers into int32 lanes: VLDRB.S32 Qd, [Rn, Qm]
     assert any("vldrb.s32" in ln and ", q" in ln for ln in dis), \
         "the shared 1x1 did not take the MVE path"
+
+
+def unstructured_model(seed: int) -> tuple[nn.Module, tuple[int, ...]]:
+    """1x1 and 3x3 convs (padded, strided, dilated) with single weights kept at random and
+    row 0 empty: the csr8 1x1 (eight pixels per pass, the last ragged) and the csr8 conv
+    (interior pixels through the window map, border pixels batched in im2col rows)."""
+    rng = np.random.default_rng(seed)
+    c0, c1, c2 = int(rng.integers(3, 20)), int(rng.integers(5, 30)), int(rng.integers(2, 12))
+    h, w = [(6, 6), (5, 9), (7, 5)][seed % 3]
+    model = nn.Sequential(
+        nn.Conv2d(c0, c1, 1), nn.ReLU(),
+        nn.Conv2d(c1, c2, 3, 1, 1), nn.ReLU(),
+        nn.Conv2d(c2, c2, 3, 1, 2, dilation=2),
+        nn.Conv2d(c2, c1, 3, 2, 1), nn.ReLU(),
+        nn.Conv2d(c1, 5, 1))
+    with torch.no_grad():
+        for layer in model:
+            if isinstance(layer, nn.Conv2d):
+                wt = layer.weight
+                keep = torch.from_numpy(rng.random(tuple(wt.shape)) < rng.uniform(0.05, 0.6))
+                keep[0] = False
+                wt.mul_(keep)
+    return model, (1, c0, h, w)
+
+
+@pytest.mark.parametrize("seed", (0, 1, 2))
+def test_unstructured_mve_bit_exact_on_m55(seed, tmp_path):
+    torch.manual_seed(seed)
+    model, shape = unstructured_model(seed)
+    layers, dis = built_bit_exact_on_m55(model, shape, tmp_path, "unstructured", seed)
+    kernels = {lyr["kernel"] for lyr in layers if "sparse" in lyr}
+    assert kernels == {"sg_conv2d_s8_1x1_csr8", "sg_conv2d_s8_csr8"}
+    assert any("vldrb.s32" in ln and ", q" in ln for ln in dis), \
+        "the csr8 kernels did not take the MVE path"

@@ -6,7 +6,7 @@
  * Reference: compiler/slimgen/ref/sparse.py conv2d(), i.e. ref.conv on the densified weights. */
 #include "sg_kernels.h"
 
-#include "sg_sparse.h"
+#include "sg_sparse_mve.h"
 
 /* Four pixels widened and paired (DSP cores; reported on every core, as the dense 1x1 does,
  * so that a memory plan does not depend on the target). */
@@ -31,6 +31,11 @@ sg_status sg_conv2d_s8_1x1_csr8(const sg_conv2d_s8_1x1_csr8_params *p,
     const int32_t cin = p->in.c;
     const int32_t cout = p->out.c;
     const int32_t pixels = p->in.h * p->in.w;
+#if SG_HAS_MVE
+    /* Helium: eight pixels per pass, byte gathers (sg_sparse_mve.h). */
+    sg_csr8_mve_1x1(&p->w, input, pixels, p->bias, &p->rq, output);
+    return SG_OK;
+#endif
     int32_t i = 0;
 #if SG_HAS_DSP
     int32_t *xw = (int32_t *)scratch.buf;

@@ -5,6 +5,7 @@
 #include "sg_kernels.h"
 
 #include "sg_sparse_conv.h"
+#include "sg_sparse_mve.h"
 
 /* The 4 im2col rows, then the same rows widened and paired (DSP cores; reported on every
  * core, so that a memory plan does not depend on the target). */
@@ -34,6 +35,12 @@ sg_status sg_conv2d_s8_csr8(const sg_conv2d_s8_csr8_params *p,
     /* Padded taps hold the zero point: x + in_offset == 0 there, so the folded bias cancels. */
     const int8_t fill = (int8_t)(-p->rq.in_offset);
     int8_t *rows = (int8_t *)scratch.buf;
+#if SG_HAS_MVE
+    /* Helium: inside pixels gathered in place, border pixels through im2col rows, eight per
+     * pass (sg_sparse_mve.h; its map and 8 rows fit this scratch). */
+    sg_sparse_mve_conv(NULL, &p->w, input, &g, fill, rows, p->bias, &p->rq, output);
+    return SG_OK;
+#endif
 #if SG_HAS_DSP
     int32_t *xw = (int32_t *)(rows + SG_SPARSE_CONV_ROWS * k);
 #endif
