@@ -237,6 +237,26 @@ def _mca_line(insn: Insn, back: str, fwd: str) -> str:
     return f"{m} {', '.join(parts)}".strip()
 
 
+def region_cycles(report: str, n: int) -> list[int]:
+    """Total cycles of code regions b0 .. b{n-1} in an llvm-mca report. A region all of whose
+    instructions were skipped (an LE alone in its block: no timing on the M55) is not printed
+    at all; it costs 0, as LE does inside a block."""
+    cycles: dict[str, int] = {}
+    name = None
+    for line in report.splitlines():
+        m = re.match(r"^\[\d+\] Code Region - (b\d+)\s*$", line)
+        if m:
+            name = m.group(1)
+            continue
+        m = re.match(r"^Total Cycles:\s+(\d+)", line)
+        if m and name is not None:
+            cycles[name] = int(m.group(1))
+            name = None
+    if not cycles or any(int(k[1:]) >= n for k in cycles):
+        raise RuntimeError(f"llvm-mca reported regions {sorted(cycles)} for {n} blocks")
+    return [cycles.get(f"b{i}", 0) for i in range(n)]
+
+
 def mca_estimate(elf: Path, core: Core, blocks: Counter, mca: str) -> CycleEstimate:
     dis = disassemble(elf, core.objdump_arch)
     keys = sorted(blocks)
@@ -263,9 +283,7 @@ def mca_estimate(elf: Path, core: Core, blocks: Counter, mca: str) -> CycleEstim
                                   capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"llvm-mca failed: {proc.stderr.strip()[:2000]}")
-    totals = [int(x) for x in re.findall(r"^Total Cycles:\s+(\d+)", proc.stdout, re.MULTILINE)]
-    if len(totals) != len(keys):
-        raise RuntimeError(f"llvm-mca reported {len(totals)} regions for {len(keys)} blocks")
+    totals = region_cycles(proc.stdout, len(keys))
     nom = sum(blocks[b] * t / MCA_ITERATIONS for b, t in zip(keys, totals))
     method = f"{Path(mca).name} -mcpu={core.llvm_mca}"
     if skipped:
