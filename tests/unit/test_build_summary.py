@@ -35,8 +35,10 @@ def test_sparse_cells_say_density_and_estimated_speedup() -> None:
 
 
 def test_sparse_total_counts_dense_choices_at_their_dense_cost() -> None:
-    dense, chosen = cli._sparse_est(REPORT["layers"][:2])
-    assert (dense, chosen) == (2000, 1800)
+    assert cli._sparse_est(REPORT["layers"][:2]) == (2000, 1800, 1400)
+    # a layer whose block estimate is above its chosen kernel's counts at the chosen one
+    worse = _layer("L3", "unstructured", 0.3, 1200, 1000, blocks=1100)
+    assert cli._sparse_est([worse]) == (1200, 1000, 1000)
 
 
 def test_summary_prints_the_sparse_line(capsys, monkeypatch) -> None:
