@@ -160,8 +160,12 @@ def _print_build_summary(rep: dict[str, Any], out: Path) -> None:
     cols = ["layer", "op", "kernel", "output", "MACs", "weight bytes"]
     if sparse:
         cols.append("density / est. speedup")
+    # on a narrow (piped, 80-column) console the kernel name keeps its end, which says which
+    # sparse format was chosen; the headers wrap instead
+    width = max((len(lyr["kernel"] or "-") for lyr in rep["layers"]), default=1)
     for col in cols:
-        t.add_column(col, justify="left" if col in ("layer", "op", "kernel", "output") else "right")
+        t.add_column(col, justify="left" if col in ("layer", "op", "kernel", "output") else "right",
+                     min_width=width if col == "kernel" else None, no_wrap=col == "kernel")
     for lyr in rep["layers"]:
         row = [lyr["name"], lyr["op"], lyr["kernel"] or "-",
                "x".join(map(str, lyr["output_shape"])), f"{lyr['macs']:,}",

@@ -52,3 +52,15 @@ def test_summary_prints_the_sparse_line(capsys, monkeypatch) -> None:
     assert "2,000 dense -> 1,800 (1.11x" in text
     # L0 in blocks 600 + L1 (stays dense) 800: 1,400 < 0.9 * 1,800
     assert "1x4 blocks (slimgen compress --pattern block) would estimate 1,400 cycles" in text
+
+
+def test_narrow_console_keeps_whole_kernel_names(capsys, monkeypatch) -> None:
+    """Piped output is 80 columns wide: the kernel's format suffix must not be cut off."""
+    from rich.console import Console
+
+    monkeypatch.setattr(cli, "_console", lambda: Console(width=80, force_terminal=False))
+    rep = dict(REPORT, layers=[dict(lyr, kernel="sg_conv2d_s8_unstructured")
+                               for lyr in REPORT["layers"][:2]])
+    cli._print_build_summary(rep, Path("out"))
+    lines = capsys.readouterr().out.splitlines()
+    assert sum("sg_conv2d_s8_unstructured" in line for line in lines) == 2
