@@ -282,7 +282,17 @@ def _print_verify(res: dict[str, Any]) -> None:
                    "are written beside it.")
 @click.option("--loss", type=click.Choice(["ce", "mse"]), default="ce", show_default=True)
 @click.option("--pattern", default="unstructured", show_default=True,
-              help="unstructured | N:M (2:4, 1:4) | block (1x4 along the reduction axis) | channel.")
+              help="unstructured | N:M (2:4, 1:4) | block (1x4 along the reduction axis) | channel "
+                   "| auto (per layer, the least constraining pattern within --pattern-tolerance "
+                   "of the fastest on --target's cost model).")
+@click.option("--target", "pattern_target", default=None,
+              help="With --pattern auto: the 'slimgen build --target' whose cost model prices "
+                   "each layer (e.g. cortex-m4).")
+@click.option("--pattern-tolerance", default=0.10, show_default=True,
+              help="--pattern auto: a less constraining pattern may be this much slower.")
+@click.option("--layer-pattern", "layer_patterns", multiple=True,
+              help="NAME=PATTERN: this layer's pattern, over --pattern or auto (repeatable; "
+                   "wildcards).")
 @click.option("--sparsity", default="", help="Fraction of weights (channel: of output channels) "
               "removed, e.g. 0.8; a list 0.5,0.7,0.9 runs a sweep (-o gets the last).")
 @click.option("--scope", type=click.Choice(["layer", "global", "output"]), default="layer",
@@ -334,8 +344,9 @@ def _print_verify(res: dict[str, Any]) -> None:
 @click.option("--trust-pickle", is_flag=True,
               help="Allow loading pickled nn.Modules (unpickling runs code from the file).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary.")
-def compress(model: Path, data: str, out: Path, loss: str, pattern: str, sparsity: str,
-             scope: str, exclude: tuple[str, ...], epochs: int, prune_steps: int,
+def compress(model: Path, data: str, out: Path, loss: str, pattern: str,
+             pattern_target: str | None, pattern_tolerance: float,
+             layer_patterns: tuple[str, ...], sparsity: str, scope: str, exclude: tuple[str, ...], epochs: int, prune_steps: int,
              prune_method: str, obs_samples: int, obs_damp: float, obs_steps: int,
              freeze_bn: bool,
              teachers: tuple[Path, ...], teacher_weights: tuple[float, ...],
@@ -354,7 +365,9 @@ def compress(model: Path, data: str, out: Path, loss: str, pattern: str, sparsit
             raise SlimgenError(f"--sparsity {sparsity!r} is not a number or a comma list.",
                                "Pass e.g. --sparsity 0.8 or --sparsity 0.5,0.7,0.9.") from None
         opts = CompressOptions(
-            data=data, out=out, loss=loss, pattern=pattern, sparsity=levels, scope=scope,
+            data=data, out=out, loss=loss, pattern=pattern, target=pattern_target,
+            pattern_tolerance=pattern_tolerance, layer_patterns=list(layer_patterns),
+            sparsity=levels, scope=scope,
             exclude=list(exclude), epochs=epochs, prune_steps=prune_steps,
             prune_method=prune_method, obs_samples=obs_samples, obs_damp=obs_damp,
             obs_steps=obs_steps,

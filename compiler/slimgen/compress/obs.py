@@ -34,7 +34,7 @@ columns in blocks of 128, the mask of each block chosen over all rows from ``w^2
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +44,7 @@ from torch import fx
 
 from ..errors import InputError
 from .model import CONV, Layer, set_training, switch_kind
-from .patterns import BLOCK, Pattern
+from .patterns import BLOCK, Pattern, pattern_of, uniform
 
 ROW_CHUNK = 16  # rows whose H^-1 copies are updated together (memory: chunk * d^2 doubles)
 
@@ -386,11 +386,10 @@ def sparsegpt_layer(w: torch.Tensor, hd: torch.Tensor, pattern: Pattern, sparsit
 
 # -- the whole model -----------------------------------------------------------------------------
 
-def _targets(layers: Sequence[Layer], pattern: Pattern, sparsity: float) -> list[int]:
-    size = _group_of(pattern)
+def _targets(layers: Sequence[Layer], patterns: Sequence[Pattern], sparsity: float) -> list[int]:
     out = []
-    for lyr in layers:
-        groups = lyr.rows().numel() // size
+    for lyr, pattern in zip(layers, patterns):
+        groups = lyr.rows().numel() // _group_of(pattern)
         out.append(round(sparsity * groups))
     return out
 
@@ -511,24 +510,31 @@ def _set_bias(lyr: Layer, bn_mean: torch.Tensor | None, delta: torch.Tensor) -> 
 
 
 @torch.no_grad()
-def prune(gm: fx.GraphModule, layers: Sequence[Layer], pattern: Pattern, sparsity: float,
-          batches: Sequence[torch.Tensor], scope: str = "layer", damp: float = 0.01,
-          max_exact: int = 1024) -> tuple[dict[str, torch.Tensor], list[Stats]]:
+def prune(gm: fx.GraphModule, layers: Sequence[Layer], pattern: Pattern | Mapping[str, Pattern],
+          sparsity: float, batches: Sequence[torch.Tensor], scope: str = "layer",
+          damp: float = 0.01, max_exact: int = 1024
+          ) -> tuple[dict[str, torch.Tensor], list[Stats]]:
     """Prune ``layers`` of ``gm`` in place; returns their masks (shaped like each weight, 1 =
     keep) and per-layer statistics. ``sparsity`` is per layer (``scope='layer'``) or over all
     ``layers`` together (``'global'``, ``'output'``); ignored for N:M, whose pattern fixes it.
+    ``pattern`` is one for all layers or one per layer name; the global scopes share one budget
+    counted in groups, so they need one pattern for all layers.
 
     Each layer is fitted to the *dense* model's output of that layer, from the inputs that the
     already-pruned layers before it now produce; its bias (or the running mean of the BatchNorm
     after it) takes the change of the output mean."""
-    if pattern.kind == "channel" or damp <= 0:
+    pats = [pattern_of(pattern, lyr.name) for lyr in layers]
+    if any(p.kind == "channel" for p in pats) or damp <= 0:
         raise ValueError("OBS prunes weights, 1x4 blocks or N:M groups with a positive damping")
+    one = uniform(pattern, [lyr.name for lyr in layers])
+    if scope != "layer" and one is None:
+        raise ValueError("--scope global/output shares one budget of groups: one pattern only")
     set_training(gm, False)
     dense = copy.deepcopy(gm)
     batches = [b.to(next(gm.parameters()).device) for b in batches]
-    size = _group_of(pattern)
     exact = [lyr.rows().shape[1] <= max_exact for lyr in layers]
-    if scope in ("global", "output") and pattern.kind != "n:m":
+    if scope in ("global", "output") and one is not None and one.kind != "n:m":
+        pattern = one
         if not all(exact):
             raise InputError(f"--scope {scope} with --prune-method obs needs every layer's "
                              f"reduction length <= {max_exact} (exact OBS traces).",
@@ -555,9 +561,10 @@ def prune(gm: fx.GraphModule, layers: Sequence[Layer], pattern: Pattern, sparsit
             need = round(sparsity * sum(lyr.weight.numel() // size for lyr in layers))
             budget = _allocate(options, need)
     else:
-        budget = _targets(layers, pattern, sparsity)
+        budget = _targets(layers, pats, sparsity)
     masks, stats = {}, []
-    for lyr, total, ex in zip(layers, budget, exact):  # sequential: earlier layers are pruned
+    for lyr, pattern, total, ex in zip(layers, pats, budget, exact):  # earlier layers are pruned
+        size = _group_of(pattern)
         scale, bn_mean = bn_after(gm, lyr)
         m = moments(gm, dense, lyr, batches, _centred(lyr, bn_mean))
         w = lyr.rows().double().cpu()

@@ -7,6 +7,7 @@ of a Linear. A pattern's groups are therefore the contiguous runs a sparse kerne
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 # Block shape of the block-sparse format: (output rows, consecutive reduction elements).
@@ -50,3 +51,17 @@ def parse_pattern(text: str) -> Pattern:
         return Pattern("n:m", int(a), int(b))
     raise ValueError(f"unknown pruning pattern {text!r}: use unstructured, block, channel or N:M "
                      "with 0 < N < M (e.g. 2:4, 1:4)")
+
+
+def pattern_of(pattern: Pattern | Mapping[str, Pattern], name: str) -> Pattern:
+    """The pattern of layer ``name``: the single pattern, or its entry in a per-layer map
+    (``--pattern auto``, ``--layer-pattern``)."""
+    return pattern if isinstance(pattern, Pattern) else pattern[name]
+
+
+def uniform(pattern: Pattern | Mapping[str, Pattern], names: list[str]) -> Pattern | None:
+    """The one pattern all ``names`` share, or None when they differ."""
+    if isinstance(pattern, Pattern):
+        return pattern
+    kinds = {pattern[n] for n in names}
+    return next(iter(kinds)) if len(kinds) == 1 else None

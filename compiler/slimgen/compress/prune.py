@@ -8,13 +8,13 @@ kernels read. A pruned weight is simply zero: the exported model stays dense and
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 
 from ..errors import InputError
 from .model import Layer
-from .patterns import BLOCK, Pattern
+from .patterns import BLOCK, Pattern, pattern_of, uniform
 
 
 def zhu_gupta(step: int, total_steps: int, final: float, initial: float = 0.0) -> float:
@@ -28,17 +28,19 @@ def zhu_gupta(step: int, total_steps: int, final: float, initial: float = 0.0) -
     return final + (initial - final) * (1.0 - t) ** 3
 
 
-def select_layers(layers: Sequence[Layer], exclude: Sequence[str], pattern: Pattern
-                  ) -> tuple[list[Layer], dict[str, str]]:
-    """Layers to prune, and why the others are left dense."""
+def select_layers(layers: Sequence[Layer], exclude: Sequence[str],
+                  pattern: Pattern | Mapping[str, Pattern]) -> tuple[list[Layer], dict[str, str]]:
+    """Layers to prune, and why the others are left dense (``pattern``: one for all layers, or
+    one per layer name)."""
     skipped: dict[str, str] = {}
     chosen = []
     for lyr in layers:
+        kind = pattern_of(pattern, lyr.name).kind
         if any(fnmatch.fnmatchcase(lyr.name, pat) for pat in exclude):
             skipped[lyr.name] = "excluded"
-        elif lyr.depthwise and pattern.kind in ("n:m", "block"):
+        elif lyr.depthwise and kind in ("n:m", "block"):
             skipped[lyr.name] = "depthwise (no sparse depthwise kernel format)"
-        elif pattern.kind == "channel":
+        elif kind == "channel":
             skipped[lyr.name] = "channel pruning acts on channel groups"
         else:
             chosen.append(lyr)
@@ -47,26 +49,33 @@ def select_layers(layers: Sequence[Layer], exclude: Sequence[str], pattern: Patt
         raise InputError(f"--exclude {', '.join(unknown)} matches no layer; the prunable layers "
                          f"are: {', '.join(lyr.name for lyr in layers)}.",
                          "Use those names (shell-style wildcards allowed).")
-    if pattern.kind != "channel" and not chosen:
+    if not chosen and any(pattern_of(pattern, lyr.name).kind != "channel" for lyr in layers):
         raise InputError("every prunable layer is excluded; nothing would be pruned.",
                          "Exclude fewer layers.")
     return chosen, skipped
 
 
-def check_pattern(layers: Sequence[Layer], pattern: Pattern, sparsity: float) -> None:
-    """Refuse impossible requests before any training."""
+def check_pattern(layers: Sequence[Layer], pattern: Pattern | Mapping[str, Pattern],
+                  sparsity: float) -> None:
+    """Refuse impossible requests before any training. With a per-layer map, an N:M layer
+    simply has its pattern's sparsity (the user or ``--pattern auto`` chose it for that layer)."""
     if not 0.0 <= sparsity < 1.0:
         raise InputError(f"sparsity {sparsity} is impossible: it is the fraction of weights set "
                          "to zero and must be in [0, 1).", "Pass e.g. --sparsity 0.8.")
-    g = pattern.group
-    if g:
-        bad = [f"{lyr.name} ({lyr.rows().shape[1]})" for lyr in layers
-               if lyr.rows().shape[1] % g]
+    by_pattern: dict[Pattern, list[Layer]] = {}
+    for lyr in layers:
+        by_pattern.setdefault(pattern_of(pattern, lyr.name), []).append(lyr)
+    for pat, group in by_pattern.items():
+        g = pat.group
+        bad = [f"{lyr.name} ({lyr.rows().shape[1]})" for lyr in group
+               if g and lyr.rows().shape[1] % g]
         if bad:
-            raise InputError(f"{pattern} pruning groups {g} consecutive weights along the "
+            raise InputError(f"{pat} pruning groups {g} consecutive weights along the "
                              f"reduction axis, but these layers' reduction length (kh*kw*c_in or "
                              f"in_features) is not a multiple of {g}: {', '.join(bad)}.",
                              "Leave them dense with --exclude NAME, or use --pattern unstructured.")
+    if not isinstance(pattern, Pattern):
+        return
     if pattern.kind == "n:m" and sparsity and abs(sparsity - (1 - pattern.n / pattern.m)) > 1e-6:
         raise InputError(f"{pattern} pruning fixes the sparsity at {1 - pattern.n / pattern.m:g} "
                          f"of the pruned layers, but --sparsity {sparsity} was asked.",
@@ -95,13 +104,27 @@ def nm_mask(rows: torch.Tensor, n: int, m: int) -> torch.Tensor:
     return mask.reshape(rows.shape)
 
 
-def compute_masks(layers: Sequence[Layer], pattern: Pattern, sparsity: float,
-                  scope: str = "layer") -> dict[str, torch.Tensor]:
+def compute_masks(layers: Sequence[Layer], pattern: Pattern | Mapping[str, Pattern],
+                  sparsity: float, scope: str = "layer") -> dict[str, torch.Tensor]:
     """Masks (shaped like each weight, 1 = keep) for ``sparsity`` of each layer or of all of them.
 
     ``scope='global'`` ranks the scores of all layers together (one threshold), which lets
-    redundant layers give up more than others; ``'layer'`` prunes every layer equally.
+    redundant layers give up more than others; ``'layer'`` prunes every layer equally. With one
+    pattern per layer, each layer gets its own pattern's mask; a global ranking needs one pattern
+    (a 1x4 block's norm and a single weight's magnitude are not comparable scores).
     """
+    names = [lyr.name for lyr in layers]
+    one = uniform(pattern, names)
+    if one is None:
+        if scope != "layer":
+            raise ValueError("a global ranking of scores needs one pattern for every layer")
+        return {lyr.name: _masks(layers[i:i + 1], pattern_of(pattern, lyr.name), sparsity,
+                                 scope)[lyr.name] for i, lyr in enumerate(layers)}
+    return _masks(layers, one, sparsity, scope)
+
+
+def _masks(layers: Sequence[Layer], pattern: Pattern, sparsity: float,
+           scope: str) -> dict[str, torch.Tensor]:
     if pattern.kind == "n:m":
         return {lyr.name: lyr.from_rows(nm_mask(lyr.rows(), pattern.n, pattern.m).float())
                 for lyr in layers}

@@ -32,6 +32,10 @@ def print_summary(rep: dict[str, Any], console: Any) -> None:
         lt.add_row(lyr["name"], "x".join(map(str, lyr["shape"])), f"{lyr['params']:,}",
                    f"{lyr['nonzero']:,}", f"{100 * lyr['sparsity']:.1f} %")
     console.print(lt)
+    plan = next((r["layer_patterns"] for r in reversed(rep["stages"]) if "layer_patterns" in r),
+                None)
+    if plan is not None:
+        print_layer_patterns(plan, console)
     out = rep["output"]
     stem = out.removesuffix(".pt2")
     console.print(f"report: {stem}.report.json" + (f"   plot: {rep['plot']}" if "plot" in rep
@@ -39,3 +43,23 @@ def print_summary(rep: dict[str, Any], console: Any) -> None:
     if "ranges" in rep:
         console.print(f"QAT activation ranges: {rep['ranges']} (slimgen build uses them with "
                       f"--ranges {rep['ranges']})")
+
+
+def print_layer_patterns(plan: dict[str, Any], console: Any) -> None:
+    """Per layer: the pattern, why, and (``--pattern auto``) the estimated cycles of each
+    candidate pattern (format the build would pick) and of the dense kernel."""
+    from rich.table import Table
+
+    core = plan.get("core")
+    t = Table(title=f"per-layer patterns at {plan['sparsity']:g}"
+              + (f" (cost model {core}, tolerance {plan['tolerance']:.0%})" if core else ""))
+    for col in ("layer", "pattern", "build", "dense cycles", "candidates (est. cycles, format)",
+                "why"):
+        t.add_column(col, justify="right" if col == "dense cycles" else "left")
+    for name, r in plan["layers"].items():
+        cands = "  ".join(f"{p} {c['est_cycles']:,} ({c['format']})"
+                          for p, c in r.get("patterns", {}).items())
+        why = r["why"] + (f"; skipped: {r['skipped']}" if "skipped" in r else "")
+        t.add_row(name, r["pattern"], r.get("build_format") or "",
+                  f"{r['dense_cycles']:,}" if "dense_cycles" in r else "", cands, why)
+    console.print(t)

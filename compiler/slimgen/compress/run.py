@@ -24,8 +24,9 @@ from . import obs, share
 from . import qat as qatmod
 from .data import Data, check_against_model, load_data
 from .distill import Teachers
+from .layer_patterns import DEFAULT_TOLERANCE, check_target, geometries, parse_layer_patterns, plan
 from .model import export, load_working, prunable_layers
-from .patterns import Pattern, parse_pattern
+from .patterns import Pattern, parse_pattern, uniform
 from .prune import apply_masks, check_pattern, compute_masks, select_layers, sparsity_of, zhu_gupta
 from .train import Progress, evaluate, fit
 
@@ -37,7 +38,10 @@ class CompressOptions:
     data: str
     out: Path
     loss: str = "ce"
-    pattern: str = "unstructured"
+    pattern: str = "unstructured"  # or "auto": per layer, from the cost model of ``target``
+    target: str | None = None  # slimgen build --target whose cost model --pattern auto uses
+    layer_patterns: list[str] = field(default_factory=list)  # NAME=PATTERN overrides
+    pattern_tolerance: float = DEFAULT_TOLERANCE  # auto: slower than the fastest by at most this
     sparsity: list[float] = field(default_factory=list)
     scope: str = "layer"
     exclude: list[str] = field(default_factory=list)
@@ -69,13 +73,27 @@ class CompressOptions:
     progress: bool = False
 
 
-def _check_options(o: CompressOptions) -> Pattern:
+def _check_options(o: CompressOptions) -> Pattern | None:
+    """The pattern of every layer (None: ``--pattern auto``)."""
     if o.loss not in ("ce", "mse"):
         raise InputError(f"--loss {o.loss} is unknown.", "Use ce (classifiers) or mse.")
-    try:
-        pattern = parse_pattern(o.pattern)
-    except ValueError as e:
-        raise InputError(str(e)) from None
+    if o.pattern.strip().lower() == "auto":
+        check_target(o.target)
+        if not o.sparsity:
+            raise InputError("--pattern auto prices each layer's patterns at the requested "
+                             "sparsity; it needs --sparsity.", "Pass e.g. --sparsity 0.6.")
+        if not 0.0 <= o.pattern_tolerance < 1.0:
+            raise InputError(f"--pattern-tolerance {o.pattern_tolerance} must be in [0, 1).",
+                             "Pass e.g. --pattern-tolerance 0.1 (10 %).")
+        pattern = Pattern("unstructured")  # for the checks below, which auto satisfies too
+    else:
+        try:
+            pattern = parse_pattern(o.pattern)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+    if o.layer_patterns and pattern.kind == "channel":
+        raise InputError("--layer-pattern does not combine with --pattern channel.",
+                         "Drop --layer-pattern, or use a weight pattern.")
     for s in o.sparsity:
         if not 0.0 <= s < 1.0:
             raise InputError(f"sparsity {s} is impossible: it is the fraction of weights (or, with "
@@ -122,7 +140,7 @@ def _check_options(o: CompressOptions) -> Pattern:
     if o.device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError("--device cuda was asked but torch sees no CUDA device.",
                          "Use --device cpu, or install a CUDA build of torch.")
-    return pattern
+    return None if o.pattern.strip().lower() == "auto" else pattern
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -199,18 +217,25 @@ def _measure(stage: str, gm: fx.GraphModule, data: Data, o: CompressOptions,
 
 # -- stages ------------------------------------------------------------------------------------
 
-def prune_run(gm: fx.GraphModule, data: Data, o: CompressOptions, pattern: Pattern,
-              sparsity: float, teachers: Teachers | None, progress: Progress) -> fx.GraphModule:
-    """Gradual magnitude pruning to ``sparsity`` with fine-tuning; returns the pruned model."""
+def prune_run(gm: fx.GraphModule, data: Data, o: CompressOptions,
+              pattern: Pattern | dict[str, Pattern], sparsity: float, teachers: Teachers | None,
+              progress: Progress) -> fx.GraphModule:
+    """Gradual magnitude pruning to ``sparsity`` with fine-tuning; returns the pruned model.
+    ``pattern``: one for every layer, or one per layer name (N:M layers of a mixed map get
+    their fixed mask at once, the others follow the schedule)."""
     gm = copy.deepcopy(gm)
+    label = str(pattern) if isinstance(pattern, Pattern) else "per-layer"
+    if not isinstance(pattern, Pattern):
+        pattern = uniform(pattern, list(pattern)) or pattern  # one pattern: exactly as before
+    kind = pattern.kind if isinstance(pattern, Pattern) else "mixed"
     steps_per_epoch = _batches(data.train)
     total = max(1, o.epochs * steps_per_epoch)
     ramp = max(1, int(o.ramp * total))
-    n_prune = 1 if pattern.kind == "n:m" else max(1, o.prune_steps)
+    n_prune = 1 if kind == "n:m" else max(1, o.prune_steps)
     every = max(1, ramp // n_prune)
     state: dict[str, Any] = {}
 
-    if pattern.kind == "channel":
+    if kind == "channel":
         spaces = ch.find_spaces(gm, data.example.to(o.device))
         names = {lyr.name for lyr in prunable_layers(gm, data.example.to(o.device))}
         import fnmatch
@@ -232,7 +257,7 @@ def prune_run(gm: fx.GraphModule, data: Data, o: CompressOptions, pattern: Patte
         layers, _ = select_layers(prunable_layers(gm, data.example.to(o.device)), o.exclude,
                                   pattern)
         batches = obs.calibration_batches(data.train, o.obs_samples)
-        n_obs = 1 if pattern.kind == "n:m" else max(1, o.obs_steps)
+        n_obs = 1 if kind == "n:m" else max(1, o.obs_steps)
         every = max(1, ramp // n_obs)
 
         def obs_to(k: int) -> None:
@@ -266,22 +291,58 @@ def prune_run(gm: fx.GraphModule, data: Data, o: CompressOptions, pattern: Patte
             apply_masks(layers, state["masks"])
 
         def after(step: int) -> None:
-            if step % every == 0 and step // every <= n_prune and pattern.kind != "n:m":
+            if step % every == 0 and step // every <= n_prune and kind != "n:m":
                 update(step // every)
             else:
                 apply_masks(layers, state["masks"])
 
-    update(1 if pattern.kind == "n:m" else 0)
+    update(1 if kind == "n:m" else 0)
     if o.epochs > 0:
         fit(gm, data.train, o.epochs, loss=o.loss, lr=o.lr, device=o.device, teachers=teachers,
             alpha=o.alpha, temperature=o.temperature, after_step=after, progress=progress,
-            name=f"prune {pattern} {sparsity:g}", seed=o.seed, freeze_bn=o.freeze_bn)
+            name=f"prune {label} {sparsity:g}", seed=o.seed, freeze_bn=o.freeze_bn)
     update(n_prune)  # the exact target, whatever the step count
-    if pattern.kind == "channel":
+    if kind == "channel":
         ch.shrink(gm, targets, state["keep"])
     if "obs" in state:
         gm.meta["sg_obs"] = state["obs"]  # per-layer OBS figures for the report
     return gm
+
+
+def _levels(o: CompressOptions, pattern: Pattern | None) -> list[float]:
+    """The sparsities of the sweep (an N:M pattern alone fixes its own)."""
+    if o.sparsity or pattern is None or pattern.kind != "n:m":
+        return list(o.sparsity)
+    return [1 - pattern.n / pattern.m]
+
+
+def _per_layer_plans(gm: fx.GraphModule, layers: list[Any], data: Data, o: CompressOptions,
+                     pattern: Pattern | None
+                     ) -> dict[float, tuple[Pattern | dict[str, Pattern], dict[str, Any] | None]]:
+    """``--pattern auto`` / ``--layer-pattern``: each layer's pattern at each sparsity of the
+    sweep, and why; checked before any training."""
+    names = [lyr.name for lyr in layers]
+    overrides = parse_layer_patterns(o.layer_patterns, names)
+    geos = core = None
+    if pattern is None:
+        core = check_target(o.target)
+        geos = geometries(_cpu(gm), data.example, names)
+    out: dict[float, tuple[Pattern | dict[str, Pattern], dict[str, Any] | None]] = {}
+    for s in _levels(o, pattern):
+        pats, why = plan(layers, pattern, overrides, s, geos, core or "", o.pattern_tolerance)
+        chosen, skipped = select_layers(layers, o.exclude, pats)
+        for name, reason in skipped.items():
+            why[name] = {**why[name], "skipped": reason}
+        check_pattern(chosen, pats, s)
+        one = uniform(pats, [lyr.name for lyr in chosen])  # one pattern: the plain path
+        if o.scope != "layer" and one is None:
+            raise InputError(f"--scope {o.scope} ranks all layers with one budget, but the "
+                             "layers have different patterns here ("
+                             + ", ".join(f"{n}: {why[n]['pattern']}" for n in names) + ").",
+                             "Use --scope layer with per-layer patterns.")
+        out[s] = (one or pats, {"target": o.target, "core": core, "sparsity": s,
+                                "tolerance": o.pattern_tolerance, "layers": why})
+    return out
 
 
 def _batches(loader: Any) -> int:
@@ -342,12 +403,19 @@ def compress(model: Path, o: CompressOptions) -> dict[str, Any]:
         student = _load_model(o.student, data, o, f"student {o.student}", n_out)[0]
         if not teacher_models:
             teacher_models = [gm]  # distil the given model into the smaller student
-    if o.sparsity or pattern.kind == "n:m":
-        layers = prunable_layers(student if student is not None else gm, data.example)
-        chosen, _ = select_layers(layers, o.exclude, pattern)
-        for s in o.sparsity or [0.0]:
-            if pattern.kind != "channel":
-                check_pattern(chosen, pattern, s)
+    plans: dict[float, tuple[Pattern | dict[str, Pattern], dict[str, Any] | None]] = {}
+    nm = pattern is not None and pattern.kind == "n:m"
+    if o.sparsity or nm:
+        base = student if student is not None else gm
+        layers = prunable_layers(base, data.example)
+        if pattern is not None and not o.layer_patterns:
+            chosen, _ = select_layers(layers, o.exclude, pattern)
+            for s in o.sparsity or [0.0]:
+                if pattern.kind != "channel":
+                    check_pattern(chosen, pattern, s)
+            plans = {s: (pattern, None) for s in _levels(o, pattern)}
+        else:
+            plans = _per_layer_plans(base, layers, data, o, pattern)
     teachers = (Teachers(teacher_models, o.teacher_weights or None, o.temperature)
                 if teacher_models else None)
 
@@ -366,12 +434,17 @@ def compress(model: Path, o: CompressOptions) -> dict[str, Any]:
                 progress=progress, name="distill", seed=o.seed, freeze_bn=o.freeze_bn)
             gm = student
             rep["stages"].append(_measure("distilled", gm, data, o))
-        if o.sparsity or pattern.kind == "n:m":
+        if plans:
             sweep = []
             pruned = gm
-            for s in o.sparsity or [1 - pattern.n / pattern.m]:
-                pruned = prune_run(gm, data, o, pattern, s, teachers, progress)
-                rec = _measure(f"pruned {pattern} {s:g}", pruned, data, o, sparsity=s)
+            for s, (pats, why) in plans.items():
+                pruned = prune_run(gm, data, o, pats, s, teachers, progress)
+                label = o.pattern.strip().lower() if pattern is None else str(pattern)
+                if o.layer_patterns:
+                    label += " + --layer-pattern"
+                rec = _measure(f"pruned {label} {s:g}", pruned, data, o, sparsity=s)
+                if why is not None:
+                    rec["layer_patterns"] = why
                 if "sg_obs" in pruned.meta:
                     rec["obs"] = pruned.meta["sg_obs"]
                 sweep.append(rec)
