@@ -74,6 +74,20 @@ def allocation(spec: str) -> list[float]:
     return s
 
 
+def split_path(work: Path, fold: int) -> Path:
+    """The split file (split seed 0); ``fold`` 1 swaps the halves: fine-tune on the held-out
+    clips, score on the fine-tune ones (for cross-fitting over all 248 clips)."""
+    path = cm.make_split("ad", cm.DATA, work, 0)
+    if fold == 0:
+        return path
+    swapped = work / "ad-split0-fold1.npz"
+    if not swapped.exists():
+        s = np.load(path)
+        np.savez(swapped, x_ft=s["x_held"], y_ft=s["y_held"], x_held=s["x_ft"], y_held=s["y_ft"],
+                 ft=s["held"], held=s["ft"])
+    return swapped
+
+
 def fold(model: nn.Module) -> nn.Sequential:
     """Dense + BatchNorm (eval) + ReLU -> Linear + ReLU, the same function."""
     layers, mods = [], list(model.net)
@@ -408,6 +422,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--sensitivity", metavar="S1,S2",
                     help="only print each layer's one-shot error pruned alone at these sparsities")
     ap.add_argument("--profile", action="store_true", help="also M4 cycles, dense vs --sparse auto")
+    ap.add_argument("--fold", type=int, choices=[0, 1], default=0,
+                    help="1: swap the split's halves (fine-tune on the held-out clips)")
     return ap
 
 
@@ -427,8 +443,9 @@ def run(a: argparse.Namespace, command: str) -> dict:
         f"_hw{a.hidden_weight:g}" if a.hidden_weight else "") + (
         f"_cw{a.clip_weight:g}" if a.clip_weight else "") + (
         f"_qat{a.qat_epochs}" if a.qat_epochs else "") + (f"_eq{a.eq:g}" if a.eq else "") + (
-        f"_syn{a.synth:g}" if a.synth else "") + (f"_cv{a.calib_views}" if a.calib_views else "")
-    split = cm.make_split("ad", cm.DATA, a.work, 0)
+        f"_syn{a.synth:g}" if a.synth else "") + (f"_cv{a.calib_views}" if a.calib_views else "") + (
+        f"_fold{a.fold}" if a.fold else "")
+    split = split_path(a.work, a.fold)
     s = np.load(split)
     teacher = fold(weights.ad(cm.DATA))
     with torch.no_grad():
@@ -482,7 +499,8 @@ def run(a: argparse.Namespace, command: str) -> dict:
     res = {"command": command,
            "seconds": seconds, "alloc": sp, "one_shot_ft_auc": one_shot,
            "ft_auc": auc_on(student, s["x_ft"], s["y_ft"]), "final_match_mse": log[-1:],
-           "dense": cm.score("ad", dense_pt2, split, a.work / "ad_dense_int8") | cm.sparsity(
+           "dense": cm.score("ad", dense_pt2, split, a.work / (
+               f"ad_dense{'_fold1' if a.fold else ''}_int8")) | cm.sparsity(
                dense_pt2),
            "pruned": cm.score("ad", pt2, split, a.work / f"{tag}_int8") | cm.sparsity(pt2),
            "layers": layer_stats(student), "output": str(pt2)}
