@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import compress_mlperf as cm
 import prune_ad as pa
+from slimgen.compress.model import load_working, set_training
 
 from examples.mlperf_tiny import weights
-from slimgen.compress.model import load_working, set_training
 from tests.realdata import mlperf_data as md
 
 
