@@ -47,8 +47,9 @@ def clip_scores(pt2: Path, int8: Path, clips: np.ndarray) -> tuple[np.ndarray, n
 
 
 def crossfit(pair: tuple[Path, Path], int8: tuple[Path, Path], splits: tuple[Path, Path]
-             ) -> dict[str, float]:
-    """Each fold's held-out AUC, their mean, and the pooled AUC over all 248 clips."""
+             ) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """Each fold's held-out AUC, their mean, and the pooled AUC over all 248 clips; the pooled
+    int8 scores and the labels."""
     n = 248
     out, y = {}, np.zeros(n, np.int64)
     pooled = {"float": np.zeros(n), "int8": np.zeros(n)}
@@ -62,7 +63,21 @@ def crossfit(pair: tuple[Path, Path], int8: tuple[Path, Path], splits: tuple[Pat
     for kind in ("float", "int8"):
         out[f"mean_{kind}"] = (out[f"fold0_{kind}"] + out[f"fold1_{kind}"]) / 2
         out[f"pooled_{kind}"] = md.auc(pooled[kind], y)
-    return out
+    return out, pooled["int8"], y
+
+
+def bootstrap(scores: np.ndarray, ref: np.ndarray, y: np.ndarray, n: int = 1000
+              ) -> tuple[float, float]:
+    """Standard deviation over clip resamples (stratified by label, seed 0) of the AUC of
+    ``scores`` and of its difference to the AUC of ``ref`` on the same resample."""
+    rng = np.random.default_rng(0)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    a, d = [], []
+    for _ in range(n):
+        i = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+        a.append(md.auc(scores[i], y[i]))
+        d.append(a[-1] - md.auc(ref[i], y[i]))
+    return float(np.std(a)), float(np.std(d))
 
 
 def show(name: str, r: dict[str, float]) -> None:
@@ -81,16 +96,23 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("give the models in pairs: fold-0 model, fold-1 model")
     torch.set_num_threads(1)
     splits = (pa.split_path(a.work, 0), pa.split_path(a.work, 1))
-    dense = cm.export(weights.ad(cm.DATA), md.ad_windows(np.load(splits[0])["x_ft"][0]),
-                      a.work / "ad_dense.pt2")
+    dense = a.work / "ad_dense.pt2"  # made by prune_ad.py / ad_capacity.py runs in --work
+    if not dense.exists():
+        cm.export(weights.ad(cm.DATA), md.ad_windows(np.load(splits[0])["x_ft"][0]), dense)
     dq = (a.work / "ad_dense_int8", a.work / "ad_dense_fold1_int8")
     for sp, q in zip(splits, dq):
         if not q.exists():
             cm.score("ad", dense, sp, q)
-    show("dense reference model", crossfit((dense, dense), dq, splits))
+    r, ref, y = crossfit((dense, dense), dq, splits)
+    show("dense reference model", r)
+    print(f"  pooled int8 AUC bootstrap std {bootstrap(ref, ref, y)[0]:.4f}")
     for p0, p1 in zip(a.models[::2], a.models[1::2]):
         q = tuple(p.with_name(p.stem + "_int8") for p in (p0, p1))
-        show(f"{p0.name} + {p1.name}", crossfit((p0, p1), q, splits))
+        r, sq, _ = crossfit((p0, p1), q, splits)
+        show(f"{p0.name} + {p1.name}", r)
+        sd, sdd = bootstrap(sq, ref, y)
+        print(f"  pooled int8 AUC bootstrap std {sd:.4f}; minus the dense model's "
+              f"{r['pooled_int8'] - md.auc(ref, y):+.4f} (std {sdd:.4f})", flush=True)
     return 0
 
 
