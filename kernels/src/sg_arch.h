@@ -387,6 +387,53 @@ static inline int32_t sg_dup16(int32_t v)
     return sg_pkhbt(v, v, 16);
 }
 
+/* Four int8 lanes: the larger / smaller of each pair of bytes (SSUB8 sets a GE bit per lane
+ * where a >= b, SEL then picks a's byte there and b's elsewhere). One asm block, because the GE
+ * bits are state the compiler does not track between two intrinsics. */
+#if !SG_DSP_EMULATED
+static inline int32_t sg_max_s8x4(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("ssub8 %0, %1, %2\n\tsel %0, %1, %2" : "=&r"(r) : "r"(a), "r"(b) : "cc");
+    return r;
+}
+
+static inline int32_t sg_min_s8x4(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("ssub8 %0, %1, %2\n\tsel %0, %2, %1" : "=&r"(r) : "r"(a), "r"(b) : "cc");
+    return r;
+}
+#else
+static inline int32_t sg_arch_s8x4_pick(int32_t a, int32_t b, int larger)
+{
+    uint32_t r = 0;
+    for (uint32_t lane = 0; lane < 32; lane += 8) {
+        const int32_t x = sg_arch_sext8((uint32_t)a >> lane);
+        const int32_t y = sg_arch_sext8((uint32_t)b >> lane);
+        const int32_t v = (x >= y) == (larger != 0) ? x : y;
+        r |= ((uint32_t)v & 0xffu) << lane;
+    }
+    return sg_arch_s32(r);
+}
+
+static inline int32_t sg_max_s8x4(int32_t a, int32_t b)
+{
+    return sg_arch_s8x4_pick(a, b, 1);
+}
+
+static inline int32_t sg_min_s8x4(int32_t a, int32_t b)
+{
+    return sg_arch_s8x4_pick(a, b, 0);
+}
+#endif
+
+/* All four bytes = v (v in int8 range). */
+static inline int32_t sg_dup8(int32_t v)
+{
+    return sg_arch_s32(((uint32_t)v & 0xffu) * 0x01010101u);
+}
+
 #endif /* SG_HAS_DSP */
 
 #endif /* SG_ARCH_H */

@@ -1,4 +1,4 @@
-"""The Cortex-M DSP paths of the dense kernels (fc, 1x1 conv, im2col conv), bit-exact on the
+"""The Cortex-M DSP paths of the dense kernels (fc, 1x1 conv, im2col conv, max-pool), bit-exact on the
 emulated DSP cores.
 
 The host tests run the DSP loops with the intrinsics emulated in C (SG_EMULATE_DSP); this runs
@@ -38,12 +38,14 @@ def first_layer_1ch() -> tuple[nn.Module, tuple[int, ...]]:
 
 
 def odd_shapes() -> tuple[nn.Module, tuple[int, ...]]:
-    """3 channels, a 5x3 kernel with asymmetric padding and stride (2, 1), 1x1 layers with 13
-    and 34 channels (K tails of 1 and 2 past a 16-tap block), fc layers with K = 3 and 34 and
-    34 / 5 outputs (the 1x4 tiles' row tail)."""
+    """3 channels, a 5x3 kernel with asymmetric padding and stride (2, 1), a max-pool over 13
+    channels (three words and a byte), 1x1 layers with 13 and 34 channels (K tails of 1 and 2
+    past a 16-tap block), fc layers with K = 3 and 34 and 34 / 5 outputs (the 1x4 tiles' row
+    tail)."""
     torch.manual_seed(12)
     return nn.Sequential(
         nn.Conv2d(3, 13, (5, 3), stride=(2, 1), padding=(2, 0)), nn.ReLU6(),
+        nn.MaxPool2d(2, stride=1, padding=1),
         nn.Conv2d(13, 34, 1),
         nn.Conv2d(34, 3, 1), nn.ReLU(),
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 34), nn.ReLU(), nn.Linear(34, 5),
@@ -67,5 +69,6 @@ def test_dsp_paths_bit_exact_on_board(name: str, board: str, tmp_path) -> None:
     disasm = subprocess.run(["arm-none-eabi-objdump", "-d", str(out / FIRMWARE / ELF)],
                             capture_output=True, text=True, check=True).stdout
     assert "smlad" in disasm, "the firmware was built without the DSP path"
+    assert name != "odd_shapes" or "ssub8" in disasm, "the max-pool was built without its DSP path"
     result = run_on_board(out, xq, expected)
     assert result["bit_exact"], result["mismatches"]

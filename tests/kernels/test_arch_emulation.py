@@ -16,8 +16,8 @@ from slimgen.build.host import compile_shared
 from tests.kernels.harness import SANITIZE
 
 WRAPPERS = ["smlad", "smladx", "smlabb", "smlabt", "smlatb", "smlatt", "sxtab16", "qadd",
-            "mulh_q31_round"]
-UNARY = ["sxtb16", "sxtb16_ror8", "ssat8", "ssat16", "usat8", "dup16"]
+            "mulh_q31_round", "max_s8x4", "min_s8x4"]
+UNARY = ["sxtb16", "sxtb16_ror8", "ssat8", "ssat16", "usat8", "dup16", "dup8"]
 
 SOURCE = "\n".join(
     ['#include "sg_arch.h"']
@@ -104,6 +104,11 @@ def expected(name: str, a: int, b: int = 0, c: int = 0) -> int:
         return max(0, min(255, a))
     if name == "dup16":
         return pack(a, a)
+    if name == "dup8":
+        return s32((a & 0xFF) * 0x01010101)
+    if name in ("max_s8x4", "min_s8x4"):  # SSUB8 sets GE per lane where a >= b; SEL a, b (b, a)
+        pick = max if name == "max_s8x4" else min
+        return s32(sum((pick(sext(a >> i, 8), sext(b >> i, 8)) & 0xFF) << i for i in (0, 8, 16, 24)))
     if name == "pkhbt":
         return s32((a & 0xFFFF) | ((b << 16) & 0xFFFF0000))
     if name == "pkhtb":
@@ -124,6 +129,8 @@ def operands(name: str, rng: np.random.Generator, n: int = 300):
         pairs = [(a, abs(b) % (1 << 31), c) for a, b, c in pairs]
     if name == "dup16":  # documented for int16 values (offsets)
         pairs = [(sext(a, 16), b, c) for a, b, c in pairs]
+    if name == "dup8":  # documented for int8 values (activation bounds)
+        pairs = [(sext(a, 8), b, c) for a, b, c in pairs]
     return pairs
 
 

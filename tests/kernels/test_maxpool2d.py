@@ -81,6 +81,10 @@ EDGE_WINDOWS = {
     "tf_same_asymmetric": pool_window((6, 5), (3, 2), (2, 2), (0, 0, 1, 1)),
     "kernel_wider_than_input": pool_window((2, 2), (3, 3), (1, 1), (1, 1, 1, 1)),
     "single_pixel": pool_window((1, 1), (1, 1), (1, 1)),
+    # the DSP path unrolls whole 2x2 windows; partial ones (ceil mode, padding) take its loop
+    "pool_2x2": pool_window((6, 8), (2, 2), (2, 2)),
+    "pool_2x2_ceil_partial": pool_window((5, 7), (2, 2), (2, 2), ceil=True),
+    "pool_2x2_padded": pool_window((4, 5), (2, 2), (1, 1), (1, 1, 1, 1)),
 }
 
 
@@ -93,7 +97,7 @@ def test_maxpool2d_matches_reference(sgk, case: PoolCase) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(EDGE_WINDOWS))
-@pytest.mark.parametrize("channels", [1, 5])
+@pytest.mark.parametrize("channels", [1, 5, 8, 11])  # DSP path: no / one / two words + tail
 def test_maxpool2d_edge_cases(sgk, name: str, channels: int) -> None:
     case = make_case(EDGE_WINDOWS[name], channels, seed=channels)
     np.testing.assert_array_equal(
