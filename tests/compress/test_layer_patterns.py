@@ -21,6 +21,7 @@ from slimgen.compress.layer_patterns import (
     choose_layer_patterns,
     layer_costs,
     parse_layer_patterns,
+    plan,
     synthetic_weights,
 )
 from slimgen.compress.model import from_program, prunable_layers
@@ -68,8 +69,7 @@ def test_nm_is_a_candidate_only_at_its_own_sparsity():
     assert candidates(g, 0.6) == ["unstructured", "block"]
     assert candidates(Geometry("y", "conv2d", "sg_conv2d_s8", 16, 9, 64, 3), 0.5) == [
         "unstructured"]  # reduction length 9: no groups of 4
-    assert candidates(Geometry("d", "dwconv2d", "sg_dwconv2d_s8", 16, 9, 64, 3), 0.5) == [
-        "unstructured"]
+    assert candidates(Geometry("d", "dwconv2d", "sg_dwconv2d_s8", 16, 9, 64, 3), 0.5) == []
 
 
 @pytest.mark.parametrize("pattern,fmt", [("unstructured", "unstructured"), ("block", "bsr1x4"),
@@ -99,6 +99,22 @@ def test_layer_costs_follow_the_build_rule():
         ok = {f: v for f, v in p["formats"].items() if v <= 0.9 * c["dense_cycles"]}
         assert p["format"] == (min(ok, key=ok.get) if ok else "dense")
         assert p["est_cycles"] == (ok[p["format"]] if ok else c["dense_cycles"])
+
+
+def test_layers_no_sparse_format_speeds_up_are_left_dense():
+    """A depthwise layer (no sparse kernel) and a layer whose every pattern the build would run
+    dense are not pruned: zeros there would cost accuracy and buy nothing."""
+    geos = [Geometry("dw", "dwconv2d", "sg_dwconv2d_s8", 16, 9, 64, 3),
+            Geometry("fc", "fc", "sg_fc_s8", 64, 256, 1, 1)]
+    layers = [type("L", (), {"name": g.name})() for g in geos]
+    pats, why = plan(layers, None, [], 0.1, geos, "m4", 0.1)  # 10 %: nothing pays
+    assert pats == {"dw": Pattern("dense"), "fc": Pattern("dense")}
+    assert "depthwise" in why["dw"]["why"] and "runs it dense" in why["fc"]["why"]
+    pats, why = plan(layers, None, [("f*", Pattern("unstructured"))], 0.1, geos, "m4", 0.1)
+    assert pats["fc"] == Pattern("unstructured") and why["fc"]["why"].startswith("--layer-pat")
+    assert why["fc"]["build_format"] == "dense"  # the override prunes it, the build keeps dense
+    pats, _ = plan(layers, None, [], 0.8, geos, "m4", 0.1)
+    assert pats["fc"] != Pattern("dense") and pats["dw"] == Pattern("dense")
 
 
 # -- masks of a mixed run -------------------------------------------------------------------------
@@ -228,6 +244,9 @@ def test_layer_pattern_wildcards_and_unknown_names():
      ["--scope global ranks all layers", "classifier: block"]),
     (["--pattern", "channel", "--sparsity", "0.5", "--layer-pattern", "classifier=block"],
      ["does not combine with --pattern channel"]),
+    (["--pattern", "auto", "--target", "cortex-m4", "--sparsity", "0.05", "--exclude",
+      "features.0"],
+     ["no layer runs faster on m4 at sparsity 0.05"]),
 ])
 def test_bad_per_layer_requests_are_refused_before_training(digits_cnn, digits_npz, tmp_path,
                                                              args, words):
@@ -272,7 +291,7 @@ def test_build_picks_the_format_compress_predicted(digits_cnn, digits_npz, tmp_p
                     "auto", "--target", "cortex-m4", "--sparsity", sparsity, "--epochs", "0",
                     *extra)
     assert code == 0, log
-    assert "per-layer patterns" in log and "cost model m4" in log
+    assert "per-layer patterns at sparsity" in log and "est. cycles on m4" in log
     rep = json.loads((tmp_path / "auto.report.json").read_text())
     plan = rep["stages"][-1]["layer_patterns"]
     assert plan["core"] == "m4" and rep["stages"][-1]["stage"].startswith("pruned auto")

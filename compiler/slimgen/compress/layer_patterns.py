@@ -14,11 +14,13 @@ the order of how many masks each pattern allows at a given density (per group of
 log2 of the choices: 2:4 keeps any 2 of 4, 2.6 bits, 50 % blocks one of 2 states for 4
 weights, 1 bit per 4; 1:4 2 bits against 0.8 for 75 % blocks), so the order in which they can
 keep the important weights. An N:M pattern fixes the layer's sparsity (2:4 is 50 %, 1:4 75 %),
-so it is a candidate only when the requested sparsity is that one. A layer where no sparse format
-pays at that density (all patterns cost the dense kernel) is pruned unstructured, the least
-constraining, so that the requested sparsity still holds (``--exclude`` it to keep it dense at
-no speed cost); a depthwise layer has no sparse kernel and is pruned unstructured as with
-``--pattern unstructured``.
+so it is a candidate only when the requested sparsity is that one.
+
+A layer where no sparse format pays at that density (every pattern's build estimate is the dense
+kernel's), and a depthwise layer (no sparse depthwise kernel), is **left dense**: the build would
+run it dense whatever its zeros, so pruning it would cost accuracy and buy neither cycles nor
+flash (slimgen stores a dense layer's zeros). The model's sparsity is then below ``--sparsity``,
+and the report says which layers and why; ``--layer-pattern NAME=unstructured`` prunes one anyway.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..lower.sparse_select import AUTO_MARGIN
 from .patterns import BLOCK, Pattern, parse_pattern
 
 PATTERN_ORDER = ("unstructured", "2:4", "1:4", "block")  # least constraining first
@@ -53,11 +56,11 @@ def choose_layer_patterns(costs: Mapping[str, Mapping[str, int]], tolerance: flo
         best = min(by_pattern[p] for p in cands)
         pick = next(p for p in cands if by_pattern[p] <= best * (1.0 + tolerance))
         if len(cands) == 1:
-            why = f"the only candidate ({pick})"
+            why = "the only candidate"
         elif all(by_pattern[p] == best for p in cands):
             why = "all candidates cost the same: the least constraining"
         elif by_pattern[pick] == best:
-            why = "the fastest, and the least constraining of those within tolerance"
+            why = "the fastest"
         else:
             why = (f"the least constraining within {tolerance:.0%} of the fastest "
                    f"({min(cands, key=lambda p: by_pattern[p])})")
@@ -94,9 +97,10 @@ def geometries(gm: Any, example: Any, names: Sequence[str]) -> list[Geometry]:
         raise AssertionError(f"{len(names)} prunable layers but {len(nodes)} fc/conv nodes")
     out = []
     for name, n in zip(names, nodes):
-        w = n.inputs[1].data
+        wv = n.inputs[1]
         spec = dense_kernel(n)
-        assert spec is not None
+        assert spec is not None and wv is not None and wv.data is not None
+        w = wv.data
         pixels = 1 if n.op == "fc" else n.out.shape[0] * n.out.shape[1]
         kh = n.attrs.kernel[0] if n.op != "fc" else 1
         out.append(Geometry(name, n.op, spec.name, int(w.shape[0]), int(w.size // w.shape[0]),
@@ -113,21 +117,21 @@ def synthetic_weights(rows: int, cols: int, pattern: Pattern, sparsity: float,
     if pattern.kind == "n:m":
         groups = rows * cols // pattern.m
         order = np.argsort(rng.random((groups, pattern.m)), axis=1)
-        keep = np.zeros((groups, pattern.m), bool)
+        keep: np.ndarray = np.zeros((groups, pattern.m), bool)
         np.put_along_axis(keep, order[:, :pattern.n], True, axis=1)
     else:
         size = BLOCK[1] if pattern.kind == "block" else 1
         units = rows * cols // size
-        keep = np.zeros(units, bool)
-        keep[rng.permutation(units)[:units - round(sparsity * units)]] = True
-        keep = np.repeat(keep, size)
+        unit_keep = np.zeros(units, bool)
+        unit_keep[rng.permutation(units)[:units - round(sparsity * units)]] = True
+        keep = np.repeat(unit_keep, size)
     return (vals * keep.reshape(rows, cols)).astype(np.int8)
 
 
 def candidates(geo: Geometry, sparsity: float) -> list[str]:
     """The patterns a layer can be pruned in at ``sparsity`` (PATTERN_ORDER names)."""
-    if geo.op == "dwconv2d":
-        return ["unstructured"]
+    if geo.op == "dwconv2d":  # no sparse depthwise kernel
+        return []
     out = ["unstructured"]
     if geo.cols % 4 == 0:
         out += [p for p, s in (("2:4", 0.5), ("1:4", 0.75)) if abs(sparsity - s) < 1e-6]
@@ -141,15 +145,11 @@ def layer_costs(geo: Geometry, sparsity: float, core: str) -> dict[str, Any]:
     from ..lower.cost import estimate
     from ..lower.kernels import SPARSE_C_NAMES
     from ..lower.sparse_format import fits
-    from ..lower.sparse_select import AUTO_MARGIN
 
     dense_w = np.ones((geo.rows, geo.cols), np.int8)
     dense = estimate(geo.kernel, "dense", dense_w, geo.pixels, core, geo.kernel_h).cycles
     rec: dict[str, Any] = {"core": core, "kernel": geo.kernel, "pixels": geo.pixels,
                            "dense_cycles": dense, "patterns": {}}
-    if geo.op == "dwconv2d":
-        rec["patterns"]["unstructured"] = {"format": "dense", "est_cycles": dense, "formats": {}}
-        return rec
     for p in candidates(geo, sparsity):
         w = synthetic_weights(geo.rows, geo.cols, parse_pattern(p), sparsity)
         ests = {f: estimate(f"{geo.kernel}_{SPARSE_C_NAMES[f]}", f, w, geo.pixels, core,
@@ -220,16 +220,14 @@ def plan(layers: Sequence[Any], base: Pattern | None, overrides: Sequence[tuple[
             {n: {p: r["est_cycles"] for p, r in c["patterns"].items()} for n, c in costs.items()},
             tolerance)
         for g in geos:
-            p, why = picks[g.name]
+            p, why = picks.get(g.name, ("dense", "depthwise: no sparse kernel format"))
             c = costs[g.name]
-            if g.op == "dwconv2d":
-                why = "depthwise: no sparse kernel format; pruned unstructured"
-            elif c["patterns"][p]["format"] == "dense":
-                why = (f"no sparse format pays at {sparsity:g} (build keeps it dense): "
-                       "unstructured, the least constraining; --exclude it to keep it dense")
-            pats[g.name] = parse_pattern(p)
-            report[g.name] = {"pattern": p, "why": why, "build_format": c["patterns"][p]["format"],
-                              "tolerance": tolerance, **c}
+            if p != "dense" and c["patterns"][p]["format"] == "dense":
+                p, why = "dense", (f"no sparse format is {AUTO_MARGIN:.0%} faster than dense at "
+                                   f"{sparsity:g}: the build runs it dense")
+            pats[g.name] = Pattern("dense") if p == "dense" else parse_pattern(p)
+            report[g.name] = {"pattern": p, "why": why, "build_format": "dense" if p == "dense"
+                              else c["patterns"][p]["format"], **c}
     else:
         for lyr in layers:
             pats[lyr.name] = base

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 BLOCK = (1, 4)
 
 PATTERNS = ("unstructured", "n:m", "block", "channel")
+# ``Pattern("dense")``: a layer that ``--pattern auto`` leaves unpruned (never parsed from text).
 
 
 @dataclass(frozen=True)
 class Pattern:
-    kind: str  # one of PATTERNS
+    kind: str  # one of PATTERNS, or "dense"
     n: int = 0  # n:m only: non-zeros kept per group
     m: int = 0  # n:m only: group length
 

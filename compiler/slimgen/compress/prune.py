@@ -38,6 +38,8 @@ def select_layers(layers: Sequence[Layer], exclude: Sequence[str],
         kind = pattern_of(pattern, lyr.name).kind
         if any(fnmatch.fnmatchcase(lyr.name, pat) for pat in exclude):
             skipped[lyr.name] = "excluded"
+        elif kind == "dense":  # --pattern auto: no sparse kernel is faster for this layer
+            skipped[lyr.name] = "left dense (--pattern auto: no sparse format pays)"
         elif lyr.depthwise and kind in ("n:m", "block"):
             skipped[lyr.name] = "depthwise (no sparse depthwise kernel format)"
         elif kind == "channel":

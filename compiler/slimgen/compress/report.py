@@ -46,20 +46,20 @@ def print_summary(rep: dict[str, Any], console: Any) -> None:
 
 
 def print_layer_patterns(plan: dict[str, Any], console: Any) -> None:
-    """Per layer: the pattern, why, and (``--pattern auto``) the estimated cycles of each
-    candidate pattern (format the build would pick) and of the dense kernel."""
-    from rich.table import Table
-
+    """Per layer: the pattern, the format the build will pick, why, and (``--pattern auto``)
+    the estimated cycles of each candidate pattern (its format) and of the dense kernel."""
     core = plan.get("core")
-    t = Table(title=f"per-layer patterns at {plan['sparsity']:g}"
-              + (f" (cost model {core}, tolerance {plan['tolerance']:.0%})" if core else ""))
-    for col in ("layer", "pattern", "build", "dense cycles", "candidates (est. cycles, format)",
-                "why"):
-        t.add_column(col, justify="right" if col == "dense cycles" else "left")
+    console.print(f"per-layer patterns at sparsity {plan['sparsity']:g}"
+                  + (f", est. cycles on {core} (tolerance {plan['tolerance']:.0%}):" if core
+                     else ":"))
     for name, r in plan["layers"].items():
-        cands = "  ".join(f"{p} {c['est_cycles']:,} ({c['format']})"
+        head = f"  {name}: {r['pattern']}"
+        if r.get("build_format") and r["build_format"] != r["pattern"]:
+            head += f" -> {r['build_format']}"
+        cands = ", ".join(f"{p} {c['est_cycles']:,} ({c['format']})"
                           for p, c in r.get("patterns", {}).items())
-        why = r["why"] + (f"; skipped: {r['skipped']}" if "skipped" in r else "")
-        t.add_row(name, r["pattern"], r.get("build_format") or "",
-                  f"{r['dense_cycles']:,}" if "dense_cycles" in r else "", cands, why)
-    console.print(t)
+        if "dense_cycles" in r:
+            cands = f"dense {r['dense_cycles']:,}" + (f", {cands}" if cands else "")
+        why = r["why"] + (f"; {r['skipped']}" if "skipped" in r else "")
+        console.print(f"{head}   [{cands}]   {why}" if cands else f"{head}   {why}",
+                      highlight=False, markup=False)

@@ -8,6 +8,7 @@ numpy integer interpreter that the generated C is proven bit-exact against), so 
 from __future__ import annotations
 
 import copy
+import fnmatch
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -225,9 +226,11 @@ def prune_run(gm: fx.GraphModule, data: Data, o: CompressOptions,
     their fixed mask at once, the others follow the schedule)."""
     gm = copy.deepcopy(gm)
     label = str(pattern) if isinstance(pattern, Pattern) else "per-layer"
-    if not isinstance(pattern, Pattern):
-        pattern = uniform(pattern, list(pattern)) or pattern  # one pattern: exactly as before
-    kind = pattern.kind if isinstance(pattern, Pattern) else "mixed"
+    if isinstance(pattern, Pattern):
+        kind = pattern.kind
+    else:  # all pruned layers N:M: one fixed mask, as --pattern N:M
+        kinds = {p.kind for p in pattern.values() if p.kind != "dense"}
+        kind = "n:m" if kinds == {"n:m"} else "mixed"
     steps_per_epoch = _batches(data.train)
     total = max(1, o.epochs * steps_per_epoch)
     ramp = max(1, int(o.ramp * total))
@@ -238,7 +241,6 @@ def prune_run(gm: fx.GraphModule, data: Data, o: CompressOptions,
     if kind == "channel":
         spaces = ch.find_spaces(gm, data.example.to(o.device))
         names = {lyr.name for lyr in prunable_layers(gm, data.example.to(o.device))}
-        import fnmatch
         excl = {nm for nm in names if any(fnmatch.fnmatchcase(nm, p) for p in o.exclude)}
         targets = ch.prunable(spaces, excl)
         ch.check_channel_request(targets, spaces, sparsity)
@@ -330,18 +332,23 @@ def _per_layer_plans(gm: fx.GraphModule, layers: list[Any], data: Data, o: Compr
     out: dict[float, tuple[Pattern | dict[str, Pattern], dict[str, Any] | None]] = {}
     for s in _levels(o, pattern):
         pats, why = plan(layers, pattern, overrides, s, geos, core or "", o.pattern_tolerance)
+        kept = [n for n in names if not any(fnmatch.fnmatchcase(n, e) for e in o.exclude)]
+        if pattern is None and kept and all(pats[n].kind == "dense" for n in kept):
+            raise InputError(f"--pattern auto: no layer runs faster on {core} at sparsity {s:g} "
+                             "in any sparse format, so nothing would be pruned.",
+                             "Use a higher --sparsity, or --pattern unstructured to prune anyway.")
         chosen, skipped = select_layers(layers, o.exclude, pats)
         for name, reason in skipped.items():
-            why[name] = {**why[name], "skipped": reason}
+            if pats[name].kind != "dense":  # its "why" says it already
+                why[name] = {**why[name], "skipped": reason}
         check_pattern(chosen, pats, s)
-        one = uniform(pats, [lyr.name for lyr in chosen])  # one pattern: the plain path
-        if o.scope != "layer" and one is None:
+        if o.scope != "layer" and uniform(pats, [lyr.name for lyr in chosen]) is None:
             raise InputError(f"--scope {o.scope} ranks all layers with one budget, but the "
                              "layers have different patterns here ("
                              + ", ".join(f"{n}: {why[n]['pattern']}" for n in names) + ").",
                              "Use --scope layer with per-layer patterns.")
-        out[s] = (one or pats, {"target": o.target, "core": core, "sparsity": s,
-                                "tolerance": o.pattern_tolerance, "layers": why})
+        out[s] = (pats, {"target": o.target, "core": core, "sparsity": s,
+                         "tolerance": o.pattern_tolerance, "layers": why})
     return out
 
 
