@@ -236,6 +236,7 @@ def test_layer_pattern_wildcards_and_unknown_names():
     (["--pattern", "auto", "--target", "cortex-m4"], ["needs --sparsity"]),
     (["--pattern", "auto", "--target", "cortex-m4", "--sparsity", "0.5",
       "--pattern-tolerance", "1.5"], ["--pattern-tolerance 1.5"]),
+    (["--layer-pattern", "classifier=block"], ["no pruning was asked"]),
     (["--sparsity", "0.5", "--layer-pattern", "nope=block"],
      ["nope matches no layer", "features.0, features.3, classifier"]),
     (["--sparsity", "0.5", "--layer-pattern", "features.0=block"],

@@ -95,6 +95,9 @@ def _check_options(o: CompressOptions) -> Pattern | None:
     if o.layer_patterns and pattern.kind == "channel":
         raise InputError("--layer-pattern does not combine with --pattern channel.",
                          "Drop --layer-pattern, or use a weight pattern.")
+    if o.layer_patterns and not o.sparsity and pattern.kind != "n:m":
+        raise InputError("--layer-pattern sets how layers are pruned, but no pruning was asked "
+                         "(no --sparsity).", "Add e.g. --sparsity 0.6.")
     for s in o.sparsity:
         if not 0.0 <= s < 1.0:
             raise InputError(f"sparsity {s} is impossible: it is the fraction of weights (or, with "
