@@ -159,9 +159,10 @@ def obs_mask(w: torch.Tensor, h: torch.Tensor, sparsity: float, pattern: str,
 
 
 def reconstruct(student: nn.Sequential, teacher: nn.Sequential, x: torch.Tensor,
-                sparsity: list[float], pattern: str, init: str, damp: float
-                ) -> list[torch.Tensor]:
-    """One-shot layer-wise pruning with a least-squares re-fit of the kept weights (see top)."""
+                sparsity: list[float], pattern: str, init: str, damp: float,
+                refit: bool = True) -> list[torch.Tensor]:
+    """One-shot layer-wise pruning with a least-squares re-fit of the kept weights (see top);
+    ``refit`` False: the kept weights and biases stay the dense ones (mask only)."""
     masks = []
     xs, xt = x, x
     with torch.no_grad():
@@ -177,6 +178,9 @@ def reconstruct(student: nn.Sequential, teacher: nn.Sequential, x: torch.Tensor,
                     mask = obs_mask(ls.weight.data, h[:-1, :-1], sparsity[li], pattern)
                 else:
                     mask = select(ls.weight, xs.norm(dim=0), sparsity[li], pattern, init)
+            if sparsity[li] > 0 and not refit:
+                ls.weight.data *= mask
+            elif sparsity[li] > 0:
                 g = xa.T @ target.double()
                 w = torch.zeros(ls.out_features, ls.in_features + 1, dtype=torch.float64)
                 for r in range(ls.out_features):
@@ -422,6 +426,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--sensitivity", metavar="S1,S2",
                     help="only print each layer's one-shot error pruned alone at these sparsities")
     ap.add_argument("--profile", action="store_true", help="also M4 cycles, dense vs --sparse auto")
+    ap.add_argument("--no-refit", action="store_true",
+                    help="one-shot masks only: no least-squares re-fit of the kept weights")
     ap.add_argument("--fold", type=int, choices=[0, 1], default=0,
                     help="1: swap the split's halves (fine-tune on the held-out clips)")
     return ap
@@ -444,7 +450,7 @@ def run(a: argparse.Namespace, command: str) -> dict:
         f"_cw{a.clip_weight:g}" if a.clip_weight else "") + (
         f"_qat{a.qat_epochs}" if a.qat_epochs else "") + (f"_eq{a.eq:g}" if a.eq else "") + (
         f"_syn{a.synth:g}" if a.synth else "") + (f"_cv{a.calib_views}" if a.calib_views else "") + (
-        f"_fold{a.fold}" if a.fold else "")
+        f"_fold{a.fold}" if a.fold else "") + ("_norefit" if a.no_refit else "")
     split = split_path(a.work, a.fold)
     s = np.load(split)
     teacher = fold(weights.ad(cm.DATA))
@@ -466,7 +472,7 @@ def run(a: argparse.Namespace, command: str) -> dict:
     for k in range(1, a.stages + 1):  # Zhu & Gupta cubic schedule over --stages prunings
         frac = 1 - (1 - k / a.stages) ** 3
         masks = reconstruct(student, teacher, calib, [v * frac for v in sp], a.pattern, a.init,
-                            a.damp)
+                            a.damp, not a.no_refit)
         if k == 1:
             one_shot = auc_on(student, s["x_ft"], s["y_ft"])
         print(f"stage {k}: {frac:.2f} of the target sparsity, fine-tune-half AUC "
