@@ -83,28 +83,32 @@ class Geometry:
     kernel_h: int
 
 
-def geometries(gm: Any, example: Any, names: Sequence[str]) -> list[Geometry]:
-    """The build's view of each prunable layer: the model exported and imported exactly as
-    ``slimgen build`` does (float passes included), its fc / conv nodes matched to ``names``
-    in graph order (one node per torch conv / linear)."""
+def geometries(gm: Any, example: Any, layers: Sequence[Any]) -> list[Geometry]:
+    """The build's view of each prunable layer (``compress.model.Layer``): the model exported
+    and imported exactly as ``slimgen build`` does (float passes included), its fc / conv nodes
+    matched to ``layers`` in graph order (one node per torch conv / linear; shapes checked)."""
     from ..api import import_model_from_program
     from ..lower.kernels import dense_kernel
     from .model import export
 
     g = import_model_from_program(export(gm, example), "compress")
     nodes = [n for n in g.nodes if n.op in ("fc", "conv2d", "dwconv2d")]
-    if len(nodes) != len(names):
-        raise AssertionError(f"{len(names)} prunable layers but {len(nodes)} fc/conv nodes")
+    if len(nodes) != len(layers):
+        raise AssertionError(f"{len(layers)} prunable layers but {len(nodes)} fc/conv nodes")
     out = []
-    for name, n in zip(names, nodes):
+    for lyr, n in zip(layers, nodes):
         wv = n.inputs[1]
         spec = dense_kernel(n)
         assert spec is not None and wv is not None and wv.data is not None
         w = wv.data
         pixels = 1 if n.op == "fc" else n.out.shape[0] * n.out.shape[1]
         kh = n.attrs.kernel[0] if n.op != "fc" else 1
-        out.append(Geometry(name, n.op, spec.name, int(w.shape[0]), int(w.size // w.shape[0]),
-                            int(pixels), int(kh)))
+        geo = Geometry(lyr.name, n.op, spec.name, int(w.shape[0]), int(w.size // w.shape[0]),
+                       int(pixels), int(kh))
+        if n.op != "dwconv2d" and tuple(lyr.rows().shape) != (geo.rows, geo.cols):
+            raise AssertionError(f"layer {lyr.name} {tuple(lyr.rows().shape)} does not match "
+                                 f"node {n.name} {(geo.rows, geo.cols)}")
+        out.append(geo)
     return out
 
 

@@ -331,7 +331,7 @@ def _per_layer_plans(gm: fx.GraphModule, layers: list[Any], data: Data, o: Compr
     geos = core = None
     if pattern is None:
         core = check_target(o.target)
-        geos = geometries(_cpu(gm), data.example, names)
+        geos = geometries(_cpu(gm), data.example, layers)
     out: dict[float, tuple[Pattern | dict[str, Pattern], dict[str, Any] | None]] = {}
     for s in _levels(o, pattern):
         pats, why = plan(layers, pattern, overrides, s, geos, core or "", o.pattern_tolerance)
