@@ -184,9 +184,11 @@ def _print_build_summary(rep: dict[str, Any], out: Path) -> None:
                   f"on {core} {dense:,} dense -> {chosen:,} ({dense / max(chosen, 1):.2f}x; "
                   "per-candidate figures in report.json, measured: slimgen profile)")
         if blocks < 0.9 * chosen:
+            target = (rep.get("firmware") or {}).get("target") or f"cortex-{core}"
             con.print(f"hint: the same non-zeros in 1x4 blocks (slimgen compress --pattern block) "
                       f"would estimate {blocks:,} cycles ({dense / max(blocks, 1):.2f}x dense; "
-                      "'repruned' in report.json)")
+                      "'repruned' in report.json); 'slimgen compress --pattern auto --target "
+                      f"{target}' picks each layer's pattern by these estimates")
 
 
 def _est_of(sp: dict[str, Any], fmt: str) -> int:

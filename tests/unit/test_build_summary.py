@@ -52,6 +52,7 @@ def test_summary_prints_the_sparse_line(capsys, monkeypatch) -> None:
     assert "2,000 dense -> 1,800 (1.11x" in text
     # L0 in blocks 600 + L1 (stays dense) 800: 1,400 < 0.9 * 1,800
     assert "1x4 blocks (slimgen compress --pattern block) would estimate 1,400 cycles" in text
+    assert "--pattern auto --target cortex-m4' picks each layer's pattern" in " ".join(text.split())
 
 
 def test_narrow_console_keeps_whole_kernel_names(capsys, monkeypatch) -> None:
