@@ -107,7 +107,7 @@ def test_sparse_build_is_bit_exact_on_host(builds, tmp_path, mode):
 @pytest.mark.qemu
 @needs_qemu
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("mode", ("auto", "bsr1x4"))
+@pytest.mark.parametrize("mode", ("auto", *FORMATS))
 def test_sparse_build_is_bit_exact_on_emulated_m4(builds, tmp_path, mode):
     out = shutil.copytree(builds[mode], tmp_path / "out")
     x = random_inputs(SHAPE, 3, seed=4)
