@@ -589,6 +589,9 @@ static inline void sg_bsr1x4_widen(const int8_t *a, int32_t step, int32_t n, int
                                    int32_t *dst)
 {
     for (int32_t g = k >> 2; g > 0; --g, a += 4) {
+        /* n is 4 at the four-pixel call sites: whole at -O2 too (GCC unrolls it by itself
+         * only at -O3; conv 3x3 bsr1x4 at -O2 +12 % without) */
+#pragma GCC unroll 4
         for (int32_t p = 0; p < n; ++p, dst += 2) {
             const int32_t xv = sg_read_s8x4(a + p * step);
             dst[0] = sg_sxtb16(xv);
