@@ -279,6 +279,19 @@ def test_example_writes_model_and_data(example_out):
         assert 0.0 <= x.min() and x.max() <= 1.0
 
 
+def test_example_writes_the_split_compress_reads(example_out):
+    """train.npz: the split as 'slimgen compress --data' reads it (run_sparse.sh)."""
+    from slimgen.compress.data import load_data
+
+    split = np.load(example_out / "train.npz")
+    assert sorted(split.files) == ["x_test", "x_train", "y_test", "y_train"]
+    assert split["x_train"].shape == (1348, 1, 8, 8) and split["y_train"].shape == (1348,)
+    np.testing.assert_array_equal(split["x_test"], np.load(example_out / "test.npz")["x"])
+    data = load_data(str(example_out / "train.npz"), "ce")
+    assert tuple(data.example.shape) == (1, 1, 8, 8)
+    assert sum(len(y) for _, y in data.train) == 1348
+
+
 def test_example_model_is_accurate_and_batch1(example_out):
     ep = torch.export.load(example_out / "digits.pt2")
     placeholders = [n for n in ep.graph.nodes if n.op == "placeholder"]

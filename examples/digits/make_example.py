@@ -7,6 +7,7 @@ Writes into OUT_DIR (default: examples/digits/build/ beside this file):
     digits.pt2   the trained float model, torch.export.export'ed with a batch-1 input (1,1,8,8)
     calib.npz    x: float32 (100,1,8,8) training samples for int8 calibration
     test.npz     x: float32 (N,1,8,8) held-out samples, y: int64 labels 0..9
+    train.npz    x_train, y_train, x_test, y_test: the split, as 'slimgen compress --data' reads it
 
 The data ship inside the scikit-learn wheel (sklearn.datasets.load_digits), so nothing is
 downloaded. Pixels are scaled from 0..16 to [0, 1]. Training is seeded and single-threaded, so
@@ -110,6 +111,7 @@ def build(out_dir: Path, epochs: int = 10, seed: int = 0) -> dict:
     torch.export.save(torch.export.export(model, example), out_dir / "digits.pt2")
     np.savez(out_dir / "calib.npz", x=x_train[:N_CALIB])
     np.savez(out_dir / "test.npz", x=x_test, y=y_test)
+    np.savez(out_dir / "train.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     return {
         "accuracy": acc,
         "n_train": len(x_train),
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         f"float test accuracy {r['accuracy']:.2%} on {r['n_test']} digits "
         f"(trained on {r['n_train']}) in {r['seconds']:.1f} s"
     )
-    print(f"wrote digits.pt2, calib.npz, test.npz to {r['out_dir']}")
+    print(f"wrote digits.pt2, calib.npz, test.npz, train.npz to {r['out_dir']}")
     return 0
 
 
