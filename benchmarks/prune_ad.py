@@ -4,6 +4,7 @@
                                    [--init wanda|magnitude] [--work /work/artifacts/h5] [--profile]
                                    [--hidden-weight 1] [--qat-epochs N] [--clip-weight C]
                                    [--eq S] [--synth P]   (docs/compress.md, AD, session 4)
+                                   [--fold 1] [--no-refit]  (session 5: halves swapped; mask only)
 
 Same protocol as benchmarks/compress_mlperf.py (248 ToyCar clips split by clip, split seed 0,
 into fine-tune and held-out halves; int8 = ``slimgen build`` calibrated on the clean fine-tune
