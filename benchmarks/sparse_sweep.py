@@ -27,6 +27,7 @@ try:
 except ImportError:  # a source checkout without `pip install -e .`
     sys.path.insert(0, str(ROOT / "compiler"))
 
+from slimgen.profile import sparsebench  # noqa: E402
 from slimgen.profile.cores import get_core  # noqa: E402
 from slimgen.profile.kernelbench import SHAPES  # noqa: E402
 from slimgen.profile.sparsebench import (  # noqa: E402
@@ -119,9 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--png", type=Path, default=ROOT / "docs" / "sparse_speedup.png")
     ap.add_argument("--no-plot", action="store_true")
     ap.add_argument("--kernels", type=Path, default=None, help=KERNELS_HELP)
+    ap.add_argument("--opt", choices=("O3", "O2"), default="O3",
+                    help="optimization level: O3 as the CMSIS-NN reference figures (default), "
+                         "O2 as the firmware slimgen builds")
     args = ap.parse_args(argv)
     if args.kernels is not None:
         use_kernels(args.kernels)
+    sparsebench.BENCH_CFLAGS = tuple(f"-{args.opt}" if f == "-O3" else f
+                                     for f in sparsebench.BENCH_CFLAGS)
     rows = [r for core in args.core.split(",") for layer in args.layer.split(",")
             for r in sweep(core, layer)]
     if not all(r["bit_exact"] for r in rows):
