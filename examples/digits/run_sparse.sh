@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=examples/digits/build
 python3 examples/digits/make_example.py "$BUILD"
+# The first conv (one input channel, 9 weights per filter: 144 in all) stays dense: pruning it
+# buys few cycles and costs most of the accuracy lost.
 slimgen compress "$BUILD/digits.pt2" --data "$BUILD/train.npz" -o "$BUILD/sparse.pt2" \
-    --sparsity 0.75 --pattern auto --target cortex-m4 --epochs 10
+    --sparsity 0.75 --pattern auto --target cortex-m4 --epochs 10 --exclude features.0
 for variant in dense sparse; do
     model="$BUILD/digits.pt2" mode=off
     [ "$variant" = sparse ] && model="$BUILD/sparse.pt2" mode=auto
