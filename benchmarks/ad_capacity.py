@@ -2,6 +2,7 @@
 
     python3 benchmarks/ad_capacity.py --mode fm    [--epochs 200] [--fold 0|1] [--hidden-weight H]
     python3 benchmarks/ad_capacity.py --mode recon [--epochs 200] [--fold 0|1] [--aug plain|full]
+    python3 benchmarks/ad_capacity.py --mode fm --mask-from PRUNED.pt2   # a sparse student
 
 Issue #7 asks for the pruned auto-encoder to keep a held-out AUC >= 0.85; pruned models made by
 ``benchmarks/prune_ad.py`` on the fine-tune half reach ~0.72-0.76. This asks the upper-bound
@@ -74,7 +75,22 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--score-weight", type=float, default=1.0, help="fm only (centred)")
     ap.add_argument("--hidden-weight", type=float, default=0.0, help="fm only")
     ap.add_argument("--aug", choices=["plain", "full"], default="plain", help="recon only")
+    ap.add_argument("--mask-from", type=Path, default=None,
+                    help="a pruned model (.pt2, e.g. prune_ad.py's): train the student with its "
+                         "Linear layers' zero masks fixed, from a random start (a sparse student "
+                         "learnt as the dense one is)")
     return ap
+
+
+def masks_of(pt2: Path, net: nn.Module) -> list[torch.Tensor]:
+    """The non-zero masks of the 2-D weights of ``pt2``, in order, shaped like ``net``'s Linears
+    (BatchNorm folding scales rows, so a folded model's zeros are its unfolded layers' zeros)."""
+    sd = torch.export.load(pt2).module().state_dict()
+    found = [v != 0 for v in sd.values() if v.ndim == 2]
+    lin = pa.linears(net)
+    if [tuple(m.shape) for m in found] != [tuple(m.weight.shape) for m in lin]:
+        raise SystemExit(f"{pt2}: its weights are not the AD auto-encoder's layers")
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     for p in teacher.parameters():
         p.requires_grad_(False)
     masks = [torch.ones_like(m.weight, dtype=torch.bool) for m in pa.linears(net)]
+    if a.mask_from is not None:
+        masks = masks_of(a.mask_from, net)
+        with torch.no_grad():
+            for m, k in zip(pa.linears(net), masks):
+                m.weight.mul_(k)
+        tag += "_masked-" + a.mask_from.stem[:40]
     t0 = time.time()
     student.train()
     log = pa.finetune(net, teacher, masks, views, a.epochs, a.steps, a.lr, a.batch, sw, True, hw)
